@@ -1,0 +1,1 @@
+"""Numerical core: landscapes, exact grid reference, samplers, training. Never imports Qt."""
