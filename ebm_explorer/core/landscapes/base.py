@@ -56,6 +56,8 @@ class Tempered(Landscape):
 
     def __init__(self, base: Landscape, beta: float) -> None:
         super().__init__(base.box)
+        if isinstance(base, Tempered):  # tempering twice multiplies the betas
+            beta, base = float(beta) * base.beta, base.base
         self.base = base
         self.beta = float(beta)
         self.name = base.name

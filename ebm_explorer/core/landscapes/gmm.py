@@ -1,0 +1,124 @@
+"""Gaussian mixtures with arbitrary weights, means and full covariances (analytic gradient)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+
+from ebm_explorer.core.errors import UserInputError
+from ebm_explorer.core.landscapes._util import SpecLandscape, as_array, as_box, box_list
+from ebm_explorer.core.types import Box
+
+#: half-width of the automatic box in standard deviations (edge mass < 1e-6 per component)
+AUTO_BOX_SIGMAS = 5.0
+
+
+def mixture_box(means: np.ndarray, covs: np.ndarray, sigmas: float = AUTO_BOX_SIGMAS) -> Box:
+    """The union of ``mean +- sigmas * std`` over components, rounded outwards to 0.5."""
+    sd = np.sqrt(np.stack([covs[:, 0, 0], covs[:, 1, 1]], axis=1))
+    lo = np.floor(2.0 * (means - sigmas * sd).min(axis=0)) / 2.0
+    hi = np.ceil(2.0 * (means + sigmas * sd).max(axis=0)) / 2.0
+    return Box(float(lo[0]), float(hi[0]), float(lo[1]), float(hi[1]))
+
+
+class GaussianMixture(SpecLandscape):
+    """``U(x) = -log sum_j w_j N(x; m_j, C_j)``: so ``Z = sum_j w_j`` and mode masses ``w_j / Z``.
+
+    Weights are *not* renormalised, which keeps ``Z`` a readable number for the tests and the GUI.
+    Give either ``covs`` (M, 2, 2) or ``stds`` (a scalar or (M,): isotropic); neither means identity.
+    The gradient is analytic: ``grad U = sum_j r_j C_j^{-1} (x - m_j)`` with responsibilities ``r``.
+    """
+
+    name = "gmm"
+    description = "Gaussian mixture with arbitrary weights, means and covariances"
+
+    def __init__(
+        self,
+        weights: Sequence[float],
+        means: Sequence[Sequence[float]],
+        covs: Sequence[Any] | None = None,
+        stds: float | Sequence[float] | None = None,
+        box: Box | Sequence[float] | None = None,
+    ) -> None:
+        w = as_array(weights, "weights", (None,))
+        m = len(w)
+        if m == 0:
+            raise UserInputError("weights must hold at least one component")
+        if np.any(w <= 0):
+            raise UserInputError(f"weights must be > 0, got {w.tolist()}")
+        mu = as_array(means, "means", (m, 2))
+        if covs is not None and stds is not None:
+            raise UserInputError("give either covs or stds for a Gaussian mixture, not both")
+        if covs is not None:
+            c = as_array(covs, "covs", (m, 2, 2))
+            if not np.allclose(c, np.transpose(c, (0, 2, 1)), rtol=1e-12, atol=1e-12):
+                raise UserInputError("covs must be symmetric 2x2 matrices")
+            c = 0.5 * (c + np.transpose(c, (0, 2, 1)))
+            if np.any(np.linalg.eigvalsh(c)[:, 0] <= 0):
+                raise UserInputError("covs must be positive definite")
+        else:
+            s = np.ones(m) if stds is None else np.asarray(stds, dtype=np.float64)
+            if s.ndim == 0:
+                s = np.full(m, float(s))
+            s = as_array(s, "stds", (m,))
+            if np.any(s <= 0):
+                raise UserInputError(f"stds must be > 0, got {s.tolist()}")
+            c = (s**2)[:, None, None] * np.eye(2)[None]
+        super().__init__(as_box(box) if box is not None else mixture_box(mu, c))
+        self.weights = w
+        self.means = mu
+        self.covs = c
+        prec = np.linalg.inv(c)
+        logdet = np.log(np.linalg.det(c))
+        # log w_j + log N normaliser, per component
+        self._logc = np.log(w) - math.log(2.0 * math.pi) - 0.5 * logdet
+        self._prec = prec
+        self._cache: dict[tuple[torch.device, torch.dtype], tuple[torch.Tensor, ...]] = {}
+
+    def _params(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        key = (x.device, x.dtype)
+        if key not in self._cache:
+            self._cache[key] = tuple(
+                torch.as_tensor(a, dtype=x.dtype, device=x.device)
+                for a in (self.means, self._prec, self._logc)
+            )
+        return self._cache[key]  # type: ignore[return-value]
+
+    def _logits(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        mu, prec, logc = self._params(x)
+        diff = x[:, None, :] - mu[None]  # (N, M, 2)
+        pd = torch.einsum("mab,nmb->nma", prec, diff)
+        logits = logc[None] - 0.5 * (diff * pd).sum(-1)
+        return logits, pd
+
+    def energy(self, x: torch.Tensor) -> torch.Tensor:
+        logits, _ = self._logits(x)
+        return -torch.logsumexp(logits, dim=1)
+
+    def energy_and_grad(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        with torch.no_grad():
+            logits, pd = self._logits(x.detach())
+            e = -torch.logsumexp(logits, dim=1)
+            r = torch.softmax(logits, dim=1)
+            g = (r[..., None] * pd).sum(1)
+        return e, g
+
+    def log_z_exact(self) -> float:
+        """``log sum_j w_j`` (each component is a normalised Gaussian)."""
+        return float(np.log(self.weights.sum()))
+
+    def mode_masses(self) -> np.ndarray:
+        """Component masses ``w_j / sum(w)`` (equal to basin masses only for separated modes)."""
+        return self.weights / self.weights.sum()
+
+    def _own_spec(self) -> dict[str, Any]:
+        return {
+            "kind": "gmm",
+            "weights": self.weights.tolist(),
+            "means": self.means.tolist(),
+            "covs": self.covs.tolist(),
+            "box": box_list(self.box),
+        }
