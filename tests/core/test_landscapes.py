@@ -134,8 +134,8 @@ def test_preset_on_cuda_matches_cpu(name):
 # ---- normalisers and boxes -----------------------------------------------------------------------
 
 EXACT = [n for n in NAMES if hasattr(make_landscape(n), "log_z_exact")]
-# finer grids where the density has a thin feature: Rosenbrock's ridge (y-width 0.3 over a 200-high box)
-RESOLUTION = {"rosenbrock": (2600, 1300)}
+# finer grids where the density has a thin feature: Rosenbrock's ridge (y-width 0.22 over a 17.5-high box)
+RESOLUTION = {"rosenbrock": (600, 1200)}
 
 
 def test_closed_form_normalisers_are_present():
@@ -169,7 +169,8 @@ def test_default_box_holds_the_mass(name):
 def test_literature_values():
     # ALGORITHMS.md 6.1: donut Z = 5.259992; U1 over [-4, 4]^2 is 6.537 (1601^2 Riemann sum)
     assert math.exp(make_landscape("donut").log_z_exact()) == pytest.approx(5.259992, abs=1e-6)
-    assert math.exp(make_landscape("rosenbrock").log_z_exact()) == pytest.approx(2 * math.pi)
+    assert math.exp(make_landscape("rosenbrock").log_z_exact()) == pytest.approx(math.pi / math.sqrt(10))
+    assert math.exp(make_landscape("rosenbrock", a1=100.0, a2=20.0).log_z_exact()) == pytest.approx(2 * math.pi)
     assert math.exp(midpoint_log_z(make_landscape("rm_u1"), Box(-4, 4, -4, 4), 800, 800)) == pytest.approx(6.537, abs=2e-3)
 
 
@@ -177,8 +178,8 @@ def test_mueller_brown_minima_scaled():
     land = make_landscape("mueller_brown")
     minima = torch.tensor([[-0.558, 1.442], [0.623, 0.028], [-0.050, 0.467]], dtype=torch.float64)
     e, g = land.energy_and_grad(minima)
-    np.testing.assert_allclose(e.numpy(), 0.05 * np.array([-146.70, -108.17, -80.77]), atol=0.01)
-    assert g.abs().max() < 0.05  # three-decimal positions of the published minima
+    np.testing.assert_allclose(e.numpy(), 0.08 * np.array([-146.70, -108.17, -80.77]), atol=0.016)
+    assert g.abs().max() < 0.08  # three-decimal positions of the published minima
 
 
 # ---- Gaussian mixtures ---------------------------------------------------------------------------

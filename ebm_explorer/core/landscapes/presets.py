@@ -128,9 +128,9 @@ _D = {
     "eight_gaussians": "8 Gaussians on a ring (FFJORD scale: radius 2.829, std 0.3536)",
     "double_well": "Symmetric double well a(x^2-1)^2 + y^2/2, barrier a = 3",
     "asymmetric_double_well": "Tilted double well a(x^2-1)^2 + tilt*x + y^2/2 (left well deeper)",
-    "mueller_brown": "Mueller-Brown potential, standard coefficients scaled by 0.05 (3 minima, barriers ~3.5)",
+    "mueller_brown": "Mueller-Brown potential, standard coefficients scaled by 0.08 (3 minima, barriers ~5.6 and 0.7)",
     "banana": "chi-feng's banana (Rosenbrock-type warped Gaussian), normalised: Z = 1",
-    "rosenbrock": "Goodman-Weare Rosenbrock density (100(y-x^2)^2 + (1-x)^2)/20; Z = 2 pi; long thin ridge",
+    "rosenbrock": "Rosenbrock density (a1(y-x^2)^2 + (1-x)^2)/a2, a1 = 10, a2 = 1 (Goodman-Weare: 100, 20); Z = pi a2/sqrt(a1)",
     "donut": "chi-feng's donut (|x|-2.6)^2/0.033; closed-form Z",
     "ring": "NeuralRG ring (|x|-2)^2/0.32; closed-form Z",
     "funnel": "Neal's funnel, normalised; v = y ~ N(0, sigma_v^2) with sigma_v = 1 (Neal: 3), x|v ~ N(0, e^v)",
@@ -170,7 +170,7 @@ _add(
 _add(
     "mueller_brown",
     _analytic("mueller_brown", A.mueller_brown, {"scale": _pos("scale")}, Box(-2.5, 1.5, -1.0, 3.0), _D["mueller_brown"]),
-    {"scale": 0.05},
+    {"scale": 0.08},
 )
 _add(
     "banana",
@@ -180,9 +180,9 @@ _add(
 )
 _add(
     "rosenbrock",
-    _analytic("rosenbrock", A.rosenbrock, {"a1": _pos("a1"), "a2": _pos("a2")}, Box(-12.0, 14.0, -3.0, 200.0),
+    _analytic("rosenbrock", A.rosenbrock, {"a1": _pos("a1"), "a2": _pos("a2")}, Box(-2.0, 4.0, -1.5, 16.0),
               _D["rosenbrock"], log_z=A.rosenbrock_log_z),
-    {"a1": 100.0, "a2": 20.0},
+    {"a1": 10.0, "a2": 1.0},
 )
 _add(
     "donut",
