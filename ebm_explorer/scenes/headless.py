@@ -1,0 +1,424 @@
+"""Run a scene without a screen and write its trajectories, metrics, figures and animation (no Qt).
+
+:func:`run_scene` runs every run of a scene (sampling through ``run_chain``, training through the
+``Trainer``), recording a bounded subset of walkers every ``record_every`` steps together with the
+metric time series against the exact grid reference. :func:`export_scene_output` writes what a run
+produced; :func:`run_scene_to_dir` does both (the ``ebm-explorer run`` command).
+
+Output files in DIR (``<r>`` = ``run1``, ``run2``, ...): ``scene.toml``; ``<r>_trajectory.npz``
+(trajectory arrays + metric series + scene text) and ``<r>_trajectory.csv`` (long format);
+``<r>_metrics.csv``; ``landscape.png/.svg`` (density with final walkers of every run, plus the scene's
+exact curves); ``metrics.png/.svg``; scene 3's ``fisher_kl.csv/.png/.svg``; with recording,
+``animation.gif`` / ``animation.mp4``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from ebm_explorer.core.devices import make_generator, resolve_device
+from ebm_explorer.core.errors import UserInputError
+from ebm_explorer.core.landscapes import Landscape, landscape_from_spec
+from ebm_explorer.core.metrics import walker_metrics
+from ebm_explorer.core.reference import GridReference, compute_reference
+from ebm_explorer.core.samplers import SamplerParams, get_sampler, initial_positions, run_chain
+from ebm_explorer.export.figures import LandscapeAnimator, curves_figure, landscape_figure, metrics_figure, save_figure
+from ebm_explorer.export.recorder import Recorder
+from ebm_explorer.export.streaming import CancelToken, ProgressFn, check_cancel
+from ebm_explorer.export.trajectories import TrajectoryData, export_trajectories
+from ebm_explorer.scenes.io import scene_to_toml
+from ebm_explorer.scenes.model import RunSpec, SampleSettings, Scene, TrainSettings
+from ebm_explorer.scenes.science import mode_weight_curve, ula_ellipses
+
+__all__ = ["OUTPUT_FORMATS", "DEFAULT_MAX_WALKERS", "RunOutput", "SceneOutput", "run_scene", "export_scene_output",
+           "run_scene_to_dir", "scene_landscape", "build_trainer"]
+
+OUTPUT_FORMATS = ("npz", "csv", "png", "svg", "gif", "mp4")
+#: walkers recorded per run unless told otherwise (all of them when there are fewer)
+DEFAULT_MAX_WALKERS = 1000
+#: records per run when no ``record_every`` is given (bounded, so the files stay small)
+DEFAULT_RECORDS = 100
+#: grid resolution of the exact reference used for the metrics and the figures
+REFERENCE_RESOLUTION = 128
+
+_DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
+@dataclass
+class RunOutput:
+    """What one run produced: recorded walkers, metric series (one value per record), final walkers."""
+
+    label: str
+    kind: str
+    trajectory: TrajectoryData
+    metrics: dict[str, np.ndarray]
+    final_positions: np.ndarray  # (N, 2) every walker at the end
+    references: list[tuple[int, GridReference]]  # (first step, reference) of each beta segment
+
+
+@dataclass
+class SceneOutput:
+    scene: Scene
+    runs: list[RunOutput]
+    reference: GridReference  # of the scene's landscape (at its own beta)
+    curves: dict[str, np.ndarray] = field(default_factory=dict)  # closed curves drawn on the landscape
+    sweep_curve: dict[str, np.ndarray] | None = None  # scene 3: weight, kl, fisher
+
+
+def scene_landscape(scene: Scene, beta: float | None = None) -> Landscape:
+    """The scene's landscape, at inverse temperature ``beta`` when given (else the table's own)."""
+    table = dict(scene.landscape)
+    if beta is not None:
+        table["beta"] = float(beta)
+    return landscape_from_spec(table)
+
+
+def _record_plan(total_steps: int, record_every: int | None) -> int:
+    if record_every is None:
+        return max(1, math.ceil(total_steps / DEFAULT_RECORDS))
+    if isinstance(record_every, bool) or not isinstance(record_every, int) or record_every < 1:
+        raise UserInputError(f"record-every must be an integer >= 1, got {record_every!r}")
+    return record_every
+
+
+class _Collector:
+    """Accumulates records (subset of walkers + metrics) of one run."""
+
+    def __init__(self, n_subset: int) -> None:
+        self.w = n_subset
+        self.steps: list[int] = []
+        self.pos: list[np.ndarray] = []
+        self.energy: list[np.ndarray] = []
+        self.accepted: list[np.ndarray] = []
+        self.logw: list[np.ndarray] = []
+        self.rows: list[dict[str, float]] = []
+
+    def add(self, step: int, pos: torch.Tensor, energy: torch.Tensor, accepted: torch.Tensor | None,
+            logw: torch.Tensor | None, row: dict[str, float]) -> None:
+        w = self.w
+        self.steps.append(step)
+        self.pos.append(pos[:w].detach().cpu().numpy().copy())
+        self.energy.append(energy[:w].detach().cpu().numpy().copy())
+        self.accepted.append(np.ones(w, bool) if accepted is None else accepted[:w].detach().cpu().numpy().astype(bool))
+        self.logw.append(np.zeros(w) if logw is None else logw[:w].detach().cpu().numpy().astype(np.float64))
+        self.rows.append({"step": float(step), **row})
+
+    def trajectory(self) -> TrajectoryData:
+        return TrajectoryData(np.asarray(self.steps, dtype=np.int64), np.arange(self.w, dtype=np.int64),
+                              np.stack(self.pos), np.stack(self.energy), np.stack(self.accepted), np.stack(self.logw))
+
+    def metrics(self) -> dict[str, np.ndarray]:
+        names: list[str] = []
+        for row in self.rows:
+            names.extend(k for k in row if k not in names)
+        out = {n: np.array([r.get(n, math.nan) for r in self.rows], dtype=np.float64) for n in names}
+        out["step"] = out["step"].astype(np.int64)
+        return out
+
+
+def _sample_row(pos: torch.Tensor, energy: torch.Tensor, ref: GridReference) -> dict[str, float]:
+    p = pos.detach().cpu().numpy().astype(np.float64)
+    e = energy.detach().cpu().numpy().astype(np.float64)
+    m = walker_metrics(p, e, ref)
+    row = {"mean_energy": m.mean_energy, "mean_energy_exact": m.mean_energy_exact, "kl": m.kl, "tv": m.tv,
+           "outside_fraction": m.outside_fraction}
+    for j, (w, w_exact) in enumerate(zip(m.mode_weights, m.mode_weights_exact)):
+        row[f"mode_weight_{j}"] = float(w)
+        row[f"mode_weight_exact_{j}"] = float(w_exact)
+    ok = np.isfinite(p).all(axis=1)
+    cov = np.cov(p[ok].T) if ok.sum() > 1 else np.full((2, 2), math.nan)
+    row.update(cov_xx=cov[0, 0], cov_xy=cov[0, 1], cov_yy=cov[1, 1],
+               cov_exact_xx=ref.cov[0, 0], cov_exact_xy=ref.cov[0, 1], cov_exact_yy=ref.cov[1, 1])
+    return row
+
+
+def _run_sample(scene: Scene, run: RunSpec, steps: int | None, record_every: int | None, max_walkers: int,
+                refs: dict[float | None, GridReference], cancel: CancelToken) -> RunOutput:
+    s: SampleSettings = run.settings  # type: ignore[assignment]
+    device = resolve_device(s.device)
+    dtype = _DTYPES[s.dtype]
+    sampler = get_sampler(s.sampler)
+    params = SamplerParams(step_size=s.step_size, leapfrog_steps=s.leapfrog_steps)
+    gen = make_generator(s.seed, device)
+    segments: list[tuple[float | None, int]]
+    if scene.sweep is not None and scene.sweep.parameter == "beta":
+        n = len(scene.sweep.values)
+        per = scene.sweep.steps_per_value if steps is None else max(1, steps // n)
+        segments = [(float(b), per) for b in scene.sweep.values]
+    else:
+        segments = [(None, scene.steps if steps is None else steps)]
+    total = sum(n for _, n in segments)
+    every = _record_plan(total, record_every)
+    land0 = scene_landscape(scene, segments[0][0])
+    pos = initial_positions(s.init, s.walkers, land0.box, gen, device, dtype, point=s.init_point)
+    col = _Collector(min(s.walkers, max_walkers))
+    done = 0
+    used_refs: list[tuple[int, GridReference]] = []
+    for beta, n_steps in segments:
+        land = scene_landscape(scene, beta)
+        if beta not in refs:
+            refs[beta] = compute_reference(land, land.box, REFERENCE_RESOLUTION)
+        ref = refs[beta]
+        used_refs.append((done, ref))
+        extra = {} if beta is None else {"beta": beta}
+        if done == 0:
+            e0 = land.energy(pos)
+            col.add(0, pos, e0, None, None, {**extra, **_sample_row(pos, e0, ref), "acceptance": math.nan})
+        window: list[float] = []
+
+        def on_step(k: int, state, info, _done=done, _ref=ref, _extra=extra) -> None:
+            window.append(float(info.accepted.float().mean()))
+            step = _done + k
+            if step % every == 0:
+                check_cancel(cancel)
+                col.add(step, state.position, state.energy, info.accepted, None,
+                        {**_extra, **_sample_row(state.position, state.energy, _ref),
+                         "acceptance": float(np.mean(window))})
+                window.clear()
+
+        result = run_chain(sampler, land, pos, params, n_steps, gen, on_step=on_step)
+        pos = result.state.position
+        done += n_steps
+    return RunOutput(run.display_label, "sample", col.trajectory(), col.metrics(),
+                     pos.detach().cpu().numpy(), used_refs)
+
+
+def build_trainer(settings: TrainSettings, target: Landscape, resolution: int = REFERENCE_RESOLUTION,
+                  diagnostics_every: int = 1):
+    """A :class:`~ebm_explorer.core.training.Trainer` for ``settings`` on data drawn from ``target``.
+
+    Mixture model: ``components`` unit-width Gaussians whose means start on a short segment at the
+    box centre (GMM.py: +-0.1 along x) with equal masses and the first ``z`` frozen; MLP model: the
+    default MLP energy on the target's box. Data: ``data_size`` exact samples of the target.
+    ``diagnostics_every``: exact grid diagnostics only every this many iterations (they cost a grid
+    evaluation of the model; the metrics are NaN in between).
+    """
+    from ebm_explorer.core.training import GridDiagnostics, MixtureEnergy, MLPModel, TrainConfig, Trainer
+    from ebm_explorer.core.training.data import sample_landscape
+
+    device = resolve_device(settings.device)
+    dtype = _DTYPES[settings.dtype]
+    box = target.box
+    gen = make_generator(settings.seed, device)
+    data_gen = make_generator(settings.seed + 1, "cpu")
+    data = sample_landscape(target, settings.data_size, data_gen, dtype=torch.float64)
+    if settings.model == "gmm":
+        m = settings.components
+        cx, cy = (box.xmin + box.xmax) / 2, (box.ymin + box.ymax) / 2
+        xs = np.linspace(-0.1, 0.1, m) if m > 1 else np.zeros(1)
+        means = np.stack([cx + xs, np.full(m, cy)], axis=1)
+        model = MixtureEnergy(means, learn_widths=False, freeze_first_z=True, box=box, dtype=dtype, device=device)
+        group_lr: tuple[tuple[str, float], ...] = (("means", settings.lr * settings.means_lr_scale),)
+    else:
+        model = MLPModel(box, generator=make_generator(settings.seed + 2, "cpu"), dtype=dtype, device=device)
+        group_lr = ()
+    config = TrainConfig(method=settings.method, kernel=settings.kernel, step_size=settings.step_size,
+                         leapfrog_steps=settings.leapfrog_steps, cd_steps=settings.cd_steps,
+                         cd_reset=settings.cd_reset, walkers=settings.walkers, optimizer=settings.optimizer,
+                         lr=settings.lr, group_lr=group_lr, resample_threshold=settings.resample_threshold,
+                         resampling=settings.resample_scheme, diagnostics_every=diagnostics_every,
+                         seed=settings.seed)
+    diagnostics = GridDiagnostics(box, target, resolution=resolution, device=device)
+    return Trainer(model, data, config, diagnostics, generator=gen)
+
+
+def _run_train(scene: Scene, run: RunSpec, steps: int | None, record_every: int | None, max_walkers: int,
+               refs: dict[float | None, GridReference], cancel: CancelToken) -> RunOutput:
+    t: TrainSettings = run.settings  # type: ignore[assignment]
+    target = scene_landscape(scene)
+    if None not in refs:
+        refs[None] = compute_reference(target, target.box, REFERENCE_RESOLUTION)
+    iterations = t.iterations if steps is None else steps
+    every = _record_plan(iterations, record_every)
+    trainer = build_trainer(t, target, diagnostics_every=every)
+    col = _Collector(min(t.walkers, max_walkers))
+    prev = trainer.walkers[: col.w].clone()
+    col.add(0, trainer.walkers, trainer.state.energy, None, trainer.log_weights, {})
+    for k in range(1, iterations + 1):
+        m = trainer.step()
+        if k % every == 0:
+            check_cancel(cancel)
+            now = trainer.walkers[: col.w]
+            moved = (now != prev).any(dim=1)
+            row = {"kl": m.kl, "fisher": m.fisher, "cross_entropy": m.cross_entropy,
+                   "cross_entropy_est": m.cross_entropy_est, "log_z_exact": m.log_z_exact, "log_z_est": m.log_z_est,
+                   "ess_fraction": m.ess_fraction, "resample_count": m.resample_count, "acceptance": m.acceptance,
+                   "energy_gap": m.energy_gap, "nonfinite_walkers": m.nonfinite_walkers}
+            for j, (w, w_true) in enumerate(zip(m.mode_weights, m.mode_weights_true)):
+                row[f"mode_weight_{j}"] = float(w)
+                row[f"mode_weight_exact_{j}"] = float(w_true)
+            col.add(k, trainer.walkers, trainer.state.energy, moved, trainer.log_weights, row)
+        prev = trainer.walkers[: col.w].clone()
+    return RunOutput(run.display_label, "train", col.trajectory(), col.metrics(),
+                     trainer.walkers.detach().cpu().numpy(), [(0, refs[None])])
+
+
+def run_scene(
+    scene: Scene,
+    steps: int | None = None,
+    record_every: int | None = None,
+    max_walkers: int = DEFAULT_MAX_WALKERS,
+    cancel: CancelToken = None,
+    on_run_done: Callable[[int, RunOutput], None] | None = None,
+) -> SceneOutput:
+    """Run every run of ``scene`` headless.
+
+    ``steps`` overrides the scene's ``steps`` (sampling; a beta sweep splits it evenly over the beta
+    values instead of ``steps_per_value`` each) and every training run's ``iterations``. Every
+    ``record_every`` steps (default: about 100 records per run) the first ``max_walkers`` walkers
+    and the metrics are recorded.
+    """
+    if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 1):
+        raise UserInputError(f"steps must be an integer >= 1, got {steps!r}")
+    if isinstance(max_walkers, bool) or not isinstance(max_walkers, int) or max_walkers < 1:
+        raise UserInputError(f"max walkers must be an integer >= 1, got {max_walkers!r}")
+    refs: dict[float | None, GridReference] = {}
+    outputs: list[RunOutput] = []
+    for i, run in enumerate(scene.runs):
+        check_cancel(cancel)
+        if run.kind == "sample":
+            out = _run_sample(scene, run, steps, record_every, max_walkers, refs, cancel)
+        else:
+            out = _run_train(scene, run, steps, record_every, max_walkers, refs, cancel)
+        outputs.append(out)
+        if on_run_done is not None:
+            on_run_done(i, out)
+    land = scene_landscape(scene)
+    if None not in refs:
+        refs[None] = compute_reference(land, land.box, REFERENCE_RESOLUTION)
+    curves: dict[str, np.ndarray] = {}
+    if "ula_ellipse" in scene.view.overlays:
+        hs = {r.display_label: r.settings.step_size for r in scene.runs
+              if isinstance(r.settings, SampleSettings) and r.settings.sampler == "ula"}
+        curves = ula_ellipses(land, hs)
+    sweep_curve = None
+    if scene.sweep is not None and scene.sweep.parameter == "mode_weight":
+        sweep_curve = mode_weight_curve(land, scene.sweep.mode, np.asarray(scene.sweep.values))
+    return SceneOutput(scene, outputs, refs[None], curves, sweep_curve)
+
+
+def _metric_panels(output: SceneOutput) -> list[tuple[str, list[str], str | None]]:
+    names = set().union(*(r.metrics for r in output.runs))
+    panels: list[tuple[str, list[str], str | None]] = []
+    n_modes = sum(1 for n in names if n.startswith("mode_weight_") and not n.startswith("mode_weight_exact"))
+    if n_modes:
+        panels.append(("mode weight 0 (exact dashed)", ["mode_weight_0"], "mode_weight_exact_0"))
+    if "mean_energy" in names:
+        panels.append(("mean energy (exact dashed)", ["mean_energy"], "mean_energy_exact"))
+    if "kl" in names:
+        panels.append(("KL to the exact density", ["kl"], None))
+    if "acceptance" in names:
+        panels.append(("acceptance", ["acceptance"], None))
+    if "tv" in names:
+        panels.append(("total variation", ["tv"], None))
+    if "ess_fraction" in names:
+        panels.append(("ESS / N", ["ess_fraction"], None))
+    if "beta" in names:
+        panels.append(("beta", ["beta"], None))
+    return panels
+
+
+def _frames(output: SceneOutput, size: tuple[float, float], dpi: float):
+    """RGB frames of the landscape view, the runs side by side, one per record."""
+    animators: dict[int, LandscapeAnimator] = {}
+    n_frames = max(r.trajectory.n_records for r in output.runs)
+    for i in range(n_frames):
+        parts = []
+        for r in output.runs:
+            t = min(i, r.trajectory.n_records - 1)
+            step = int(r.trajectory.steps[t])
+            ref = [ref for start, ref in r.references if start <= step][-1]
+            if id(ref) not in animators:
+                animators[id(ref)] = LandscapeAnimator(ref, show=output.scene.view.show, curves=output.curves,
+                                                       size=size, dpi=dpi)
+            parts.append(animators[id(ref)].frame(r.trajectory.positions[t], f"{r.label}  step {step}"))
+        yield np.concatenate(parts, axis=1)
+
+
+def export_scene_output(
+    output: SceneOutput,
+    out_dir: str | os.PathLike[str],
+    formats: tuple[str, ...] = ("npz", "csv", "png", "svg"),
+    dpi: float = 150,
+    fps: float = 10.0,
+    progress: ProgressFn | None = None,
+    cancel: CancelToken = None,
+) -> list[Path]:
+    """Write the files of ``output`` into ``out_dir`` (see the module docstring); returns their paths."""
+    bad = [f for f in formats if f not in OUTPUT_FORMATS]
+    if bad:
+        raise UserInputError(f"unknown format {bad[0]!r}: choose from {', '.join(OUTPUT_FORMATS)}")
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise UserInputError(f"{out}: exists and is not a directory")
+    out.mkdir(parents=True, exist_ok=True)
+    scene_text = scene_to_toml(output.scene)
+    written = export_trajectories(None, scene_toml=scene_text, scene_path=out / "scene.toml", cancel=cancel)
+    n_runs = len(output.runs)
+    for i, r in enumerate(output.runs, start=1):
+        def run_progress(done: int, total: int, _i=i) -> None:
+            if progress is not None:
+                progress((_i - 1) * total + done, n_runs * total)
+
+        written += export_trajectories(
+            r.trajectory,
+            npz_path=out / f"run{i}_trajectory.npz" if "npz" in formats else None,
+            csv_path=out / f"run{i}_trajectory.csv" if "csv" in formats else None,
+            metrics=r.metrics,
+            metrics_csv_path=out / f"run{i}_metrics.csv" if "csv" in formats else None,
+            scene_toml=scene_text,
+            progress=run_progress,
+            cancel=cancel,
+        ) if ("npz" in formats or "csv" in formats) else []
+    if output.sweep_curve is not None and "csv" in formats:
+        written += export_trajectories(None, metrics=output.sweep_curve, metrics_csv_path=out / "fisher_kl.csv",
+                                       cancel=cancel)
+    figure_formats = [f for f in ("png", "svg") if f in formats]
+    if figure_formats:
+        final = {r.label: r.final_positions for r in output.runs}
+        figs = {"landscape": landscape_figure(output.reference, show=output.scene.view.show, title=output.scene.title,
+                                              curves=output.curves, groups=final),
+                "metrics": metrics_figure({r.label: r.metrics for r in output.runs}, _metric_panels(output),
+                                          title=output.scene.title)}
+        if output.sweep_curve is not None:
+            c = output.sweep_curve
+            figs["fisher_kl"] = curves_figure(c["weight"], {"KL": c["kl"], "Fisher": c["fisher"]},
+                                              xlabel=f"weight of mode {output.scene.sweep.mode}",  # type: ignore[union-attr]
+                                              ylabel="divergence to the truth", title="KL sees the weight, Fisher does not")
+        for name, fig in figs.items():
+            for fmt in figure_formats:
+                check_cancel(cancel)
+                written.append(save_figure(fig, out / f"{name}.{fmt}", dpi=dpi))
+    if "gif" in formats or "mp4" in formats:
+        rec = Recorder(out / "animation.gif" if "gif" in formats else None,
+                       out / "animation.mp4" if "mp4" in formats else None, fps=fps, cancel=cancel)
+        with rec:
+            for frame in _frames(output, (4.0, 3.4), 80):
+                rec.add_frame(frame)
+        written += [p for p in (rec.gif_path, rec.mp4_path) if p is not None]
+    return written
+
+
+def run_scene_to_dir(
+    scene: Scene,
+    out_dir: str | os.PathLike[str],
+    steps: int | None = None,
+    record: bool = False,
+    formats: tuple[str, ...] = ("npz", "csv", "png", "svg"),
+    record_every: int | None = None,
+    max_walkers: int = DEFAULT_MAX_WALKERS,
+    dpi: float = 150,
+    progress: ProgressFn | None = None,
+    cancel: CancelToken = None,
+) -> list[Path]:
+    """Run ``scene`` headless and write its files into ``out_dir`` (``record`` adds GIF and MP4)."""
+    output = run_scene(scene, steps=steps, record_every=record_every, max_walkers=max_walkers, cancel=cancel)
+    fmts = tuple(formats) + (tuple(f for f in ("gif", "mp4") if f not in formats) if record else ())
+    return export_scene_output(output, out_dir, fmts, dpi=dpi, progress=progress, cancel=cancel)

@@ -1,0 +1,316 @@
+"""The scene: everything needed to reproduce what is on screen, as frozen dataclasses (no Qt).
+
+A scene holds a landscape (the ``[landscape]`` table of :mod:`ebm_explorer.core.landscapes`, kept as
+a plain dict so a drawn grid or an edited mixture survives unchanged), 1 to 4 runs side by side
+(compare mode), the view options, and an optional sweep (a weight or a temperature moved by a slider).
+``from_dict`` / ``to_dict`` map it to and from the TOML layout; ``io.py`` does the files.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass, field, fields, replace
+from numbers import Integral, Real
+from typing import Any, Mapping
+
+from ebm_explorer.core.errors import UserInputError
+
+__all__ = [
+    "FORMAT_VERSION",
+    "PANELS",
+    "OVERLAYS",
+    "SampleSettings",
+    "TrainSettings",
+    "RunSpec",
+    "ViewSettings",
+    "Sweep",
+    "Scene",
+    "scene_from_dict",
+    "scene_to_dict",
+]
+
+#: version written into every scene file; files with another version are refused
+FORMAT_VERSION = 1
+MAX_RUNS = 4
+
+#: live panels a scene may show (the GUI's names)
+PANELS = ("mean_energy", "acceptance", "ess", "divergence", "mode_weights", "log_z", "cross_entropy",
+          "fisher_kl")
+#: extra drawings on the landscape view
+OVERLAYS = ("ula_ellipse",)
+SWEEP_PARAMETERS = ("mode_weight", "beta")
+RUN_KINDS = ("sample", "train")
+
+
+@dataclass(frozen=True)
+class SampleSettings:
+    """One sampler run: algorithm, its parameters, walkers and their start, seed and device."""
+
+    sampler: str = "mala"
+    step_size: float = 0.1
+    leapfrog_steps: int = 10
+    walkers: int = 1000
+    init: str = "gaussian"  # gaussian | uniform | point
+    init_point: tuple[float, float] = (0.0, 0.0)  # used when init = "point"
+    seed: int = 0
+    device: str = "cpu"
+    dtype: str = "float32"  # float32 | float64
+    steps_per_frame: int = 1
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """One training run on data drawn from the scene's landscape: model, method, kernel, optimiser.
+
+    ``lr`` is the learning rate of every parameter group except the mixture means, which use
+    ``lr * means_lr_scale`` (GMM.py: 0.2). ``resample_threshold`` is on ESS/N (resample below it;
+    GMM.py's ``CV^2 > c`` is ``ESS/N < 1 / (1 + c)``). ``cd_reset``: CD restarts walkers at data every
+    this many iterations (GMM.py: 4).
+    """
+
+    model: str = "gmm"  # gmm | mlp
+    components: int = 2  # gmm model only
+    method: str = "jarzynski"  # cd | pcd | jarzynski
+    kernel: str = "ula"  # ula | mala | hmc
+    cd_steps: int = 1
+    cd_reset: int = 1
+    step_size: float = 0.1
+    leapfrog_steps: int = 5
+    optimizer: str = "sgd"  # sgd | adam
+    lr: float = 0.0125
+    means_lr_scale: float = 0.2
+    walkers: int = 1000
+    data_size: int = 2000
+    resample_threshold: float = 0.5
+    resample_scheme: str = "systematic"  # systematic | multinomial
+    iterations: int = 2000
+    seed: int = 0
+    device: str = "cpu"
+    dtype: str = "float64"
+    steps_per_frame: int = 1
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run of the scene; ``settings`` is :class:`SampleSettings` or :class:`TrainSettings` by ``kind``."""
+
+    kind: str = "sample"
+    label: str = ""
+    settings: SampleSettings | TrainSettings = field(default_factory=SampleSettings)
+
+    @property
+    def display_label(self) -> str:
+        if self.label:
+            return self.label
+        s = self.settings
+        return s.sampler.upper() if isinstance(s, SampleSettings) else f"{s.method} ({s.kernel})"
+
+
+@dataclass(frozen=True)
+class ViewSettings:
+    """What the window shows: density or energy, 2D or 3D, which live panels, which overlays."""
+
+    show: str = "density"  # density | energy
+    view_3d: bool = False
+    contours: bool = True
+    panels: tuple[str, ...] = ("mean_energy", "acceptance", "divergence", "mode_weights")
+    overlays: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """A parameter moved by a slider: the weight of one mixture mode, or the inverse temperature.
+
+    ``values`` are the slider's marks; ``steps_per_value`` is how long a headless run stays at each.
+    """
+
+    parameter: str = "beta"  # mode_weight | beta
+    values: tuple[float, ...] = (1.0,)
+    mode: int = 0  # mode_weight only: which mixture component
+    steps_per_value: int = 200
+
+
+@dataclass(frozen=True)
+class Scene:
+    """A reproducible scene: title, explanation, landscape spec, runs, view, optional sweep."""
+
+    landscape: Mapping[str, Any] = field(default_factory=lambda: {"kind": "preset", "name": "gmm"})
+    runs: tuple[RunSpec, ...] = (RunSpec(),)
+    title: str = "Untitled scene"
+    explanation: str = ""
+    steps: int = 500  # how many sampler steps a headless run takes (training: the run's iterations)
+    view: ViewSettings = field(default_factory=ViewSettings)
+    sweep: Sweep | None = None
+
+    def with_landscape(self, table: Mapping[str, Any]) -> "Scene":
+        """A copy with another ``[landscape]`` table (the GUI's editor writes through this)."""
+        return replace(self, landscape=copy.deepcopy(dict(table)))
+
+
+# --------------------------------------------------------------------------------------------------
+# dict <-> dataclass, with warnings for unknown keys and errors for wrong types
+
+_CHOICES: dict[str, tuple[str, ...]] = {
+    "init": ("gaussian", "uniform", "point"),
+    "dtype": ("float32", "float64"),
+    "model": ("gmm", "mlp"),
+    "method": ("cd", "pcd", "jarzynski"),
+    "kernel": ("ula", "mala", "hmc"),
+    "resample_scheme": ("systematic", "multinomial"),
+    "show": ("density", "energy"),
+    "parameter": SWEEP_PARAMETERS,
+    "sampler": ("mh", "ula", "mala", "hmc"),
+    "optimizer": ("sgd", "adam"),
+    "device": ("cpu", "cuda"),
+}
+_POSITIVE = {"step_size", "walkers", "leapfrog_steps", "steps_per_frame", "components", "cd_steps", "cd_reset", "lr",
+             "data_size", "iterations", "steps", "steps_per_value"}
+_NONNEGATIVE = {"resample_threshold", "mode", "seed", "means_lr_scale"}
+
+
+def _convert(where: str, name: str, value: Any, default: Any) -> Any:
+    """``value`` checked against the type of ``default`` (and the known choices / ranges)."""
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise UserInputError(f"{where}{name} must be true or false, got {value!r}")
+        return value
+    if isinstance(default, int):
+        if isinstance(value, bool) or not isinstance(value, Integral):
+            raise UserInputError(f"{where}{name} must be an integer, got {value!r}")
+        out: Any = int(value)
+    elif isinstance(default, float):
+        if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(float(value)):
+            raise UserInputError(f"{where}{name} must be a finite number, got {value!r}")
+        out = float(value)
+    elif isinstance(default, str):
+        if not isinstance(value, str):
+            raise UserInputError(f"{where}{name} must be a string, got {value!r}")
+        out = value
+        if name in _CHOICES and value not in _CHOICES[name]:
+            raise UserInputError(f"{where}{name} must be one of {', '.join(_CHOICES[name])}, got {value!r}")
+        return out
+    elif isinstance(default, tuple):
+        if not isinstance(value, (list, tuple)):
+            raise UserInputError(f"{where}{name} must be a list, got {value!r}")
+        if name == "init_point":
+            if len(value) != 2:
+                raise UserInputError(f"{where}init_point must be two numbers [x, y], got {value!r}")
+            return tuple(_convert(where, name, v, 0.0) for v in value)
+        if name == "values":
+            if not value:
+                raise UserInputError(f"{where}values must be a non-empty list of numbers")
+            return tuple(_convert(where, name, v, 0.0) for v in value)
+        return tuple(_convert(where, name, v, "") for v in value)
+    else:
+        raise TypeError(f"no conversion for field {name}")
+    if name in _POSITIVE and out <= 0:
+        raise UserInputError(f"{where}{name} must be > 0, got {value!r}")
+    if name in _NONNEGATIVE and out < 0:
+        raise UserInputError(f"{where}{name} must be >= 0, got {value!r}")
+    if name == "resample_threshold" and out > 1:
+        raise UserInputError(f"{where}resample_threshold is on ESS/N and must be in [0, 1], got {value!r}")
+    return out
+
+
+def _build(cls: type, table: Any, where: str, warnings: list[str], skip: tuple[str, ...] = ()) -> Any:
+    """An instance of dataclass ``cls`` from ``table``: missing keys take defaults, unknown keys warn."""
+    if not isinstance(table, Mapping):
+        raise UserInputError(f"{where.rstrip('.') or 'scene'} must be a table, got {table!r}")
+    default = cls()
+    known = {f.name for f in fields(cls)} - set(skip)
+    for key in table:
+        if key not in known and key not in skip:
+            warnings.append(f"unknown key '{where}{key}' ignored")
+    kwargs = {name: _convert(where, name, table[name], getattr(default, name)) for name in known if name in table}
+    return cls(**kwargs)
+
+
+def _run_from_dict(table: Any, index: int, warnings: list[str]) -> RunSpec:
+    where = f"runs[{index}]."
+    if not isinstance(table, Mapping):
+        raise UserInputError(f"runs[{index}] must be a table, got {table!r}")
+    kind = table.get("kind", "sample")
+    if kind not in RUN_KINDS:
+        raise UserInputError(f"{where}kind must be sample or train, got {kind!r}")
+    label = table.get("label", "")
+    if not isinstance(label, str):
+        raise UserInputError(f"{where}label must be a string, got {label!r}")
+    cls = SampleSettings if kind == "sample" else TrainSettings
+    settings = _build(cls, {k: v for k, v in table.items() if k not in ("kind", "label")}, where, warnings)
+    return RunSpec(kind=kind, label=label, settings=settings)
+
+
+def scene_from_dict(data: Mapping[str, Any]) -> tuple[Scene, list[str]]:
+    """A :class:`Scene` and the warnings (unknown keys) from the parsed TOML ``data``.
+
+    Missing keys take their defaults; wrong types raise :class:`UserInputError` naming the key.
+    ``format_version`` is checked by the caller (``io.load_scene``).
+    """
+    warnings: list[str] = []
+    top = {"format_version", "title", "explanation", "steps", "landscape", "runs", "view", "sweep"}
+    for key in data:
+        if key not in top:
+            warnings.append(f"unknown key '{key}' ignored")
+    default = Scene()
+    title = _convert("", "title", data.get("title", default.title), default.title)
+    explanation = _convert("", "explanation", data.get("explanation", default.explanation), default.explanation)
+    steps = _convert("", "steps", data.get("steps", default.steps), default.steps)
+    landscape = data.get("landscape", default.landscape)
+    if not isinstance(landscape, Mapping):
+        raise UserInputError(f"[landscape] must be a table, got {landscape!r}")
+    if "kind" not in landscape:
+        raise UserInputError("[landscape] needs a kind (preset, formula, gmm or grid)")
+    raw_runs = data.get("runs", [{}])
+    if not isinstance(raw_runs, list) or not 1 <= len(raw_runs) <= MAX_RUNS:
+        raise UserInputError(f"a scene needs 1 to {MAX_RUNS} [[runs]] tables, got {raw_runs!r:.80}")
+    runs = tuple(_run_from_dict(r, i, warnings) for i, r in enumerate(raw_runs))
+    view = _build(ViewSettings, data.get("view", {}), "view.", warnings)
+    for name in view.panels:
+        if name not in PANELS:
+            warnings.append(f"unknown panel '{name}' in view.panels ignored")
+    for name in view.overlays:
+        if name not in OVERLAYS:
+            warnings.append(f"unknown overlay '{name}' in view.overlays ignored")
+    view = replace(view, panels=tuple(p for p in view.panels if p in PANELS),
+                   overlays=tuple(o for o in view.overlays if o in OVERLAYS))
+    sweep = _build(Sweep, data["sweep"], "sweep.", warnings) if "sweep" in data else None
+    if sweep is not None:
+        bad = [v for v in sweep.values if not (0.0 < v < 1.0 if sweep.parameter == "mode_weight" else v > 0.0)]
+        if bad:
+            rng = "in (0, 1)" if sweep.parameter == "mode_weight" else "> 0"
+            raise UserInputError(f"sweep.values for {sweep.parameter} must be {rng}, got {bad[0]!r}")
+    scene = Scene(landscape=copy.deepcopy(dict(landscape)), runs=runs, title=title, explanation=explanation,
+                  steps=steps, view=view, sweep=sweep)
+    return scene, warnings
+
+
+def _plain(value: Any) -> Any:
+    """TOML-ready value: tuples become lists, numpy scalars/arrays become Python numbers/lists."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if hasattr(value, "tolist"):
+        return _plain(value.tolist())
+    return value
+
+
+def scene_to_dict(scene: Scene) -> dict[str, Any]:
+    """The TOML layout of ``scene`` (``format_version`` first); ``scene_from_dict`` inverts it."""
+    out: dict[str, Any] = {
+        "format_version": FORMAT_VERSION,
+        "title": scene.title,
+        "explanation": scene.explanation,
+        "steps": scene.steps,
+        "landscape": _plain(scene.landscape),
+        "view": _plain({f.name: getattr(scene.view, f.name) for f in fields(ViewSettings)}),
+    }
+    if scene.sweep is not None:
+        out["sweep"] = _plain({f.name: getattr(scene.sweep, f.name) for f in fields(Sweep)})
+    out["runs"] = [
+        {"kind": r.kind, "label": r.label,
+         **_plain({f.name: getattr(r.settings, f.name) for f in fields(type(r.settings))})}
+        for r in scene.runs
+    ]
+    return out
