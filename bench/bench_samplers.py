@@ -1,0 +1,152 @@
+"""Walker throughput of MH / ULA / MALA / HMC against a naive eager-torch baseline, same run, same energy.
+
+The baseline is what one writes first: a ULA step whose gradient comes from autograd of a
+logsumexp 8-Gaussian-mixture energy written inline. It is compared with our ULA on the
+``eight_gaussians`` preset (same mixture, analytic gradient, cached between steps). MH, MALA and HMC
+are compared per gradient evaluation (HMC does L per step; MH keeps the gradient current too).
+
+    python bench/bench_samplers.py                       # N = 1e3 ... 1e6 on cpu (+ cuda if present)
+    python bench/bench_samplers.py --sizes 1e3 1e4 --steps 50 --json bench.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import platform
+import time
+from datetime import datetime, timezone
+from typing import Callable
+
+import torch
+
+from ebm_explorer import __version__
+from ebm_explorer.core.landscapes import make_landscape
+from ebm_explorer.core.samplers import SAMPLERS, SamplerParams, initial_positions
+
+STEP_SIZE = {"mh": 0.5, "ula": 0.01, "mala": 0.01, "hmc": 0.05}
+
+
+def baseline_ula(landscape, device: torch.device, dtype: torch.dtype, h: float) -> Callable:
+    """Eager ULA on the same mixture: energy written inline, gradient by autograd every step."""
+    logw = torch.log(torch.as_tensor(landscape.weights, device=device, dtype=dtype))  # (M,)
+    means = torch.as_tensor(landscape.means, device=device, dtype=dtype)  # (M, 2)
+    prec = torch.linalg.inv(torch.as_tensor(landscape.covs, device=device, dtype=dtype))  # (M, 2, 2)
+    log_norm = -math.log(2 * math.pi) - 0.5 * torch.logdet(torch.as_tensor(landscape.covs, device=device, dtype=dtype))
+
+    def energy(x):
+        diff = x[:, None, :] - means  # (N, M, 2)
+        quad = torch.einsum("nma,mab,nmb->nm", diff, prec, diff)
+        return -torch.logsumexp(logw + log_norm - 0.5 * quad, dim=1)
+
+    def step(generator, x):
+        x = x.detach().requires_grad_(True)
+        (grad,) = torch.autograd.grad(energy(x).sum(), x)
+        noise = torch.randn(x.shape, generator=generator, device=device, dtype=dtype)
+        return (x - h * grad + math.sqrt(2 * h) * noise).detach()
+
+    return step
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def timed(device: torch.device, fn: Callable[[], None], steps: int, rounds: int) -> float:
+    """Best of ``rounds`` timings of ``steps`` calls: the minimum is the least disturbed by other load."""
+    fn()  # warm-up: allocator, kernels, caches
+    best = math.inf
+    for _ in range(rounds):
+        sync(device)
+        start = time.perf_counter()
+        for _ in range(steps):
+            fn()
+        sync(device)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def bench_one(device: torch.device, dtype: torch.dtype, n: int, steps: int, leapfrog: int, rounds: int) -> list[dict]:
+    landscape = make_landscape("eight_gaussians")
+    gen = torch.Generator(device=device).manual_seed(0)
+    x0 = initial_positions("gaussian", n, landscape.box, gen, device, dtype)
+    rows = []
+
+    base_step = baseline_ula(landscape, device, dtype, STEP_SIZE["ula"])
+    box = {"x": x0}
+
+    def run_base():
+        box["x"] = base_step(gen, box["x"])
+
+    secs = timed(device, run_base, steps, rounds)
+    base_rate = n * steps / secs
+    rows.append(dict(method="baseline-ula", steps=steps, seconds=secs, walker_steps_per_s=base_rate,
+                     grad_evals_per_s=base_rate, vs_baseline=1.0))
+
+    for name, sampler in SAMPLERS.items():
+        params = SamplerParams(step_size=STEP_SIZE[name], leapfrog_steps=leapfrog)
+        grads_per_step = leapfrog if name == "hmc" else 1
+        k = max(1, math.ceil(steps / grads_per_step))  # the same number of gradient evaluations for all
+        holder = {"s": sampler.init(x0, landscape)}
+
+        def run_ours():
+            holder["s"] = sampler.step(gen, holder["s"], landscape, params)[0]
+
+        secs = timed(device, run_ours, k, rounds)
+        rate = n * k / secs
+        rows.append(dict(method=name, steps=k, seconds=secs, walker_steps_per_s=rate,
+                         grad_evals_per_s=rate * grads_per_step, vs_baseline=rate * grads_per_step / base_rate))
+    for r in rows:
+        r.update(device=str(device), n=n)
+    return rows
+
+
+def default_steps(n: int) -> int:
+    """Enough steps to time reliably, few enough to keep the whole default run to a minute or two."""
+    return int(min(50, max(3, 1e6 // n)))
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", type=float, nargs="+", default=[1e3, 1e4, 1e5, 1e6], help="walker counts N")
+    ap.add_argument("--steps", type=int, default=None, help="gradient evaluations per measurement (default: by N)")
+    ap.add_argument("--rounds", type=int, default=3, help="timing rounds per measurement; the best is kept")
+    ap.add_argument("--leapfrog", type=int, default=5, help="HMC leapfrog steps L")
+    ap.add_argument("--devices", nargs="+", default=None, help="cpu and/or cuda (default: cpu, plus cuda if present)")
+    ap.add_argument("--dtype", choices=["float32", "float64"], default="float32")
+    ap.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    ap.add_argument("--json", default=None, help="write the results here")
+    args = ap.parse_args(argv)
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    devices = args.devices or (["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"])
+    dtype = getattr(torch, args.dtype)
+    rows = []
+    print(f"{'device':6} {'N':>9} {'method':>13} {'steps':>6} {'walker-steps/s':>15} {'grad-evals/s':>13} {'x baseline':>10}")
+    for dev_name in devices:
+        device = torch.device(dev_name)
+        if device.type == "cuda" and not torch.cuda.is_available():
+            print("cuda: not available, skipped")
+            continue
+        for n in (int(s) for s in args.sizes):
+            for r in bench_one(device, dtype, n, args.steps or default_steps(n), args.leapfrog, args.rounds):
+                rows.append(r)
+                print(f"{r['device']:6} {n:>9} {r['method']:>13} {r['steps']:>6} {r['walker_steps_per_s']:>15.3e} "
+                      f"{r['grad_evals_per_s']:>13.3e} {r['vs_baseline']:>10.2f}", flush=True)
+    if args.json:
+        meta = dict(
+            version=__version__, torch=torch.__version__, dtype=args.dtype, threads=torch.get_num_threads(),
+            leapfrog=args.leapfrog, rounds=args.rounds, cpu=platform.processor() or platform.machine(), python=platform.python_version(),
+            cuda=torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+            date=datetime.now(timezone.utc).isoformat(timespec="seconds"), landscape="eight_gaussians",
+        )
+        with open(args.json, "w") as fh:
+            json.dump(dict(meta=meta, results=rows), fh, indent=1)
+        print(f"wrote {args.json}")
+
+
+if __name__ == "__main__":
+    main()
