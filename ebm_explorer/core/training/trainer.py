@@ -1,0 +1,402 @@
+"""The training loop: CD-k, PCD and Jarzynski-reweighted training, one iteration per :meth:`Trainer.step`.
+
+minGPT style: the trainer knows nothing about who watches; ``add_callback("on_step_end", fn)`` is
+the only hook and ``step()`` returns a frozen :class:`TrainMetrics`.
+
+Order of operations in one iteration (ALGORITHMS.md 2.5 and 7; GMM.py ``stat()``):
+
+* **PCD / Jarzynski**: gradient at the current walkers with the current weights and ``theta_k``;
+  move the walkers with ``theta_k``; optimiser step to ``theta_{k+1}``; evaluate ``U_theta_{k+1}`` at
+  the new walkers; Jarzynski adds the log-weight increment: the alpha recursion for ULA, the AIS
+  work ``-U_{k+1}(X_{k+1}) + U_k(X_{k+1})`` for MALA / HMC (4.2); then the log Z estimate; then
+  resampling if the ESS/N measured *before* this update is below the threshold (as GMM.py, whose
+  CV^2 is computed before the update).
+* **CD**: every ``cd_reset`` iterations the walkers restart at random data points; then
+  ``cd_steps`` kernel steps with ``theta_k``; then the gradient at the walkers; then the optimiser
+  step. ``cd_reset = 1`` is textbook CD-k; GMM.py's baseline resets every 4 iterations.
+
+Walkers whose position or energy becomes NaN/inf are dropped from every estimate (zero weight) and
+counted in the metrics; a non-finite gradient or parameter raises :class:`NumericalError`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field, fields
+from numbers import Integral, Real
+from typing import Callable
+
+import numpy as np
+import torch
+
+from ebm_explorer.core.devices import make_generator
+from ebm_explorer.core.errors import NumericalError, UserInputError
+from ebm_explorer.core.samplers import SamplerParams, SamplerState, get_sampler
+from ebm_explorer.core.samplers.langevin import langevin_move
+from ebm_explorer.core.training import jarzynski as jz
+from ebm_explorer.core.training.diagnostics import GridDiagnostics, GridValues
+from ebm_explorer.core.training.models import MixtureEnergy, TrainableEnergy
+from ebm_explorer.core.training.resampling import RESAMPLING_SCHEMES, resample_indices
+
+__all__ = ["METHODS", "KERNELS", "OPTIMIZERS", "TrainConfig", "TrainMetrics", "TrainHistory", "Trainer"]
+
+METHODS = ("cd", "pcd", "jarzynski")
+KERNELS = ("ula", "mala", "hmc")
+OPTIMIZERS = ("sgd", "adam")
+EVENTS = ("on_step_end",)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    method: str = "jarzynski"
+    kernel: str = "ula"  # walker kernel: ula (the paper), mala or hmc (AIS weights)
+    step_size: float = 0.1  # ULA/MALA h; HMC leapfrog eps
+    leapfrog_steps: int = 5  # HMC only
+    cd_steps: int = 1  # CD: kernel steps per iteration (from fresh data points after a reset)
+    cd_reset: int = 1  # CD: restart walkers at data every this many iterations (GMM.py: 4)
+    walkers: int = 1000
+    optimizer: str = "sgd"
+    lr: float = 0.01
+    group_lr: tuple[tuple[str, float], ...] = ()  # per-group overrides, e.g. (("z", 0.0125),)
+    adam_betas: tuple[float, float] = (0.9, 0.999)
+    resample_threshold: float = 0.5  # resample when ESS/N < this; GMM.py's CV^2 > c is 1 / (1 + c)
+    resampling: str = "systematic"
+    stratified_init: bool = False  # Jarzynski: deterministic walker counts per component at init
+    diagnostics_every: int = 1  # exact grid diagnostics every this many iterations (NaN in between)
+    seed: int = 0
+
+    def validated(self) -> "TrainConfig":
+        """Self, after checking every field; a :class:`UserInputError` names the bad one."""
+        choices = {"method": METHODS, "kernel": KERNELS, "optimizer": OPTIMIZERS, "resampling": RESAMPLING_SCHEMES}
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise UserInputError(f"{name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")
+        for name in ("leapfrog_steps", "cd_steps", "cd_reset", "walkers", "diagnostics_every"):
+            v = getattr(self, name)
+            if not isinstance(v, Integral) or isinstance(v, bool) or v < 1:
+                raise UserInputError(f"{name.replace('_', ' ')} must be an integer >= 1, got {v!r}")
+        for name in ("step_size", "lr"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, Real) or not math.isfinite(v) or v <= 0:
+                raise UserInputError(f"{name.replace('_', ' ')} must be a finite number > 0, got {v!r}")
+        for group, v in self.group_lr:
+            if isinstance(v, bool) or not isinstance(v, Real) or not math.isfinite(v) or v < 0:
+                raise UserInputError(f"learning rate of group {group!r} must be a finite number >= 0, got {v!r}")
+        if not (isinstance(self.resample_threshold, Real) and 0.0 <= self.resample_threshold <= 1.0):
+            raise UserInputError(f"resample threshold (ESS/N) must be in [0, 1], got {self.resample_threshold!r}")
+        return self
+
+    def as_dict(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass(frozen=True)
+class TrainMetrics:
+    """Everything measured after one iteration (parameters are ``theta_{k+1}``)."""
+
+    iteration: int  # 1-based count of completed iterations
+    kl: float  # exact KL(target || model) on the grid (NaN: data target or not evaluated this step)
+    cross_entropy: float  # exact (grid) or empirical cross-entropy
+    cross_entropy_est: float  # Jarzynski: mean U(data) + estimated log Z; NaN for CD/PCD
+    log_z_exact: float
+    log_z_est: float  # Jarzynski estimate; NaN for CD/PCD
+    fisher: float
+    mode_weights: np.ndarray  # (M,) model mass per target basin
+    mode_weights_true: np.ndarray  # (M,)
+    ess_fraction: float  # ESS/N after the weight update (1 for CD/PCD)
+    resampled: bool
+    resample_count: int
+    energy_gap: float  # mean U(data) - (weighted) mean U(walkers)
+    acceptance: float  # mean acceptance of the kernel (1 for ULA)
+    nonfinite_walkers: int  # walkers dropped because their position/energy/weight is NaN or inf
+    params: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+class TrainHistory:
+    """Collects :class:`TrainMetrics` into per-iteration arrays (``history_*`` of the npz)."""
+
+    SCALARS = ("kl", "cross_entropy", "cross_entropy_est", "log_z_exact", "log_z_est", "fisher",
+               "ess_fraction", "resampled", "resample_count", "energy_gap", "acceptance", "nonfinite_walkers")
+
+    def __init__(self) -> None:
+        self.rows: list[TrainMetrics] = []
+
+    def __call__(self, trainer: "Trainer") -> None:  # usable directly as an on_step_end callback
+        self.rows.append(trainer.last_metrics)  # type: ignore[arg-type]
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        out: dict[str, np.ndarray] = {}
+        for name in self.SCALARS:
+            out[f"history_{name}"] = np.array([getattr(r, name) for r in self.rows], dtype=np.float64)
+        out["history_ess"] = out.pop("history_ess_fraction")
+        m = self.rows[0].mode_weights.shape[0] if self.rows else 0
+        out["history_mode_weights"] = np.array([r.mode_weights for r in self.rows]).reshape(len(self.rows), m)
+        if self.rows:
+            for name in self.rows[0].params:
+                out[f"history_param_{name}"] = np.array([r.params[name] for r in self.rows])
+        return out
+
+
+class Trainer:
+    """State: ``model``, ``optimizer``, ``walkers`` (N, 2), ``log_weights`` (N,) float64, ``log_z_ref``,
+    ``resample_count``. Build it, then call :meth:`step` as often as wanted."""
+
+    def __init__(
+        self,
+        model: TrainableEnergy,
+        data: torch.Tensor,
+        config: TrainConfig,
+        diagnostics: GridDiagnostics | None = None,
+        generator: torch.Generator | None = None,
+    ) -> None:
+        self.config = config.validated()
+        self.model = model
+        dev = next(model.parameters()).device
+        self.device = dev
+        self.dtype = next(model.parameters()).dtype
+        self.data = data.to(device=dev, dtype=self.dtype)  # (n, 2)
+        if self.data.ndim != 2 or self.data.shape[1] != 2 or self.data.shape[0] < 1:
+            raise UserInputError(f"data must have shape (n, 2), got {tuple(self.data.shape)}")
+        self.diagnostics = diagnostics
+        self.generator = generator if generator is not None else make_generator(config.seed, dev)
+        self.optimizer = self._build_optimizer()
+        self.callbacks: dict[str, list[Callable[["Trainer"], None]]] = defaultdict(list)
+        self.sampler_params = SamplerParams(step_size=config.step_size, leapfrog_steps=config.leapfrog_steps)
+        self.iteration = 0
+        self._version = 0  # bumped at every optimiser step: keys the data-phase cache
+        self._data_cache: tuple[int, torch.Tensor, list[torch.Tensor]] | None = None
+        self.resample_count = 0
+        self.last_metrics: TrainMetrics | None = None
+        self._moved: torch.Tensor | None = None  # walkers after this iteration's move (PCD / Jarzynski)
+        self._after_kernel: SamplerState | None = None  # MALA/HMC state after a move, under theta_k
+        self._stale = False  # CD: cached energies belong to the previous parameters
+        n = config.walkers
+        if config.method == "jarzynski":
+            walkers = model.initial_samples(n, self.generator, stratified=config.stratified_init)
+            self.log_z_ref = model.initial_log_z()  # log Z at the last resampling (here: theta_0, exact)
+        else:
+            walkers = self._data_draw(n)
+            self.log_z_ref = math.nan
+        self.log_weights = torch.zeros(n, dtype=torch.float64, device=dev)  # A = 0
+        self.state = self._evaluate(walkers.to(device=dev, dtype=self.dtype))
+
+    # --- public API ------------------------------------------------------------------------------
+    def add_callback(self, event: str, fn: Callable[["Trainer"], None]) -> None:
+        """Call ``fn(trainer)`` on ``event`` (``"on_step_end"``; ``trainer.last_metrics`` holds the metrics)."""
+        if event not in EVENTS:
+            raise UserInputError(f"unknown trainer event {event!r}: choose one of {', '.join(EVENTS)}")
+        self.callbacks[event].append(fn)
+
+    @property
+    def walkers(self) -> torch.Tensor:
+        return self.state.position
+
+    def log_z_estimate(self) -> float:
+        """``log Z_{k_r} + log mean e^A`` (Jarzynski only; NaN otherwise)."""
+        if self.config.method != "jarzynski":
+            return math.nan
+        return self.log_z_ref + float(jz.log_mean_weight(self.log_weights))
+
+    def step(self) -> TrainMetrics:
+        """One training iteration; returns (and passes to the callbacks) its metrics."""
+        cfg = self.config
+        if cfg.method == "cd":
+            accept = self._cd_negative_phase()
+        ok = self._finite()
+        if cfg.method == "jarzynski":
+            self.log_weights = jz.sanitize_log_weights(self.log_weights, ok)
+            if not bool(torch.isfinite(self.log_weights).any()):
+                raise NumericalError("every Jarzynski walker has a NaN/inf position or weight: "
+                                     "reduce the step size or the learning rate")
+            ess_before = jz.ess_fraction(self.log_weights)
+            w = jz.normalized_weights(self.log_weights)
+        else:
+            w = self._uniform_weights(ok)
+        grads = self._ce_gradient(w, ok)
+
+        if cfg.method != "cd":
+            accept, energy_old_at_new = self._move_with_current_params()
+        self._optimizer_step(grads)
+
+        resampled = False
+        if cfg.method == "cd":
+            self._stale = True
+        else:
+            old = self.state
+            new = self._evaluate(self._moved)
+            if cfg.method == "jarzynski":
+                if cfg.kernel == "ula":
+                    inc = jz.ula_increment(old.position, old.energy, old.grad, new.position, new.energy, new.grad,
+                                           cfg.step_size)
+                else:
+                    inc = jz.ais_increment(new.energy, energy_old_at_new)
+                self.log_weights = self.log_weights + inc
+            self.state = new
+        ok = self._finite()
+        if cfg.method == "jarzynski":
+            self.log_weights = jz.sanitize_log_weights(self.log_weights, ok)
+        log_z_est = self.log_z_estimate()
+        if cfg.method == "jarzynski" and ess_before < cfg.resample_threshold:
+            self._resample()
+            self.log_z_ref = log_z_est
+            resampled = True
+        self.iteration += 1
+        self.last_metrics = self._metrics(log_z_est, resampled, accept)
+        for fn in self.callbacks["on_step_end"]:
+            fn(self)
+        return self.last_metrics
+
+    # --- pieces of an iteration --------------------------------------------------------------------
+    def _build_optimizer(self) -> torch.optim.Optimizer:
+        cfg = self.config
+        groups = self.model.param_groups()
+        overrides = dict(cfg.group_lr)
+        unknown = set(overrides) - set(groups)
+        if unknown:
+            raise UserInputError(f"unknown parameter group(s) {sorted(unknown)}: the model has {sorted(groups)}")
+        param_groups = [{"params": ps, "lr": overrides.get(name, cfg.lr), "name": name} for name, ps in groups.items()]
+        if cfg.optimizer == "sgd":
+            return torch.optim.SGD(param_groups, lr=cfg.lr)
+        return torch.optim.Adam(param_groups, lr=cfg.lr, betas=cfg.adam_betas)
+
+    def _data_draw(self, n: int) -> torch.Tensor:
+        idx = torch.randint(self.data.shape[0], (n,), generator=self.generator, device=self.device)
+        return self.data[idx]
+
+    def _evaluate(self, position: torch.Tensor) -> SamplerState:
+        energy, grad = self.model.energy_and_grad(position)
+        self._stale = False
+        return SamplerState(position, energy, grad)
+
+    def _finite(self) -> torch.Tensor:
+        """``(N,)`` bool: walkers whose position, energy and gradient are finite (NaN/inf propagate
+        through the sum, which is cheaper than reducing each ``(N, 2)`` array on its own)."""
+        s = self.state
+        total = s.energy + s.position[:, 0] + s.position[:, 1] + s.grad[:, 0] + s.grad[:, 1]
+        return torch.isfinite(total)
+
+    def _uniform_weights(self, ok: torch.Tensor) -> torch.Tensor:
+        n_ok = int(ok.sum())
+        if n_ok == 0:
+            raise NumericalError("every walker has a NaN/inf position: reduce the step size or the learning rate")
+        return ok.to(torch.float64) / n_ok
+
+    def _data_phase(self) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """``U(data)`` and ``mean_j dU(x*_j)`` at the current parameters, cached until the next optimiser step."""
+        if self._data_cache is None or self._data_cache[0] != self._version:
+            n = self.data.shape[0]
+            w = torch.full((n,), 1.0 / n, dtype=self.dtype, device=self.device)
+            e, g = self.model.energy_and_weighted_param_grad(self.data, w)
+            self._data_cache = (self._version, e, g)
+        return self._data_cache[1], self._data_cache[2]
+
+    def _ce_gradient(self, w: torch.Tensor, ok: torch.Tensor) -> list[torch.Tensor]:
+        """``mean_j dU(x*_j) - sum_i w_i dU(X_i)`` per parameter (dropped walkers: position 0, weight 0)."""
+        x = torch.where(ok[:, None], self.state.position, torch.zeros_like(self.state.position))
+        pos = self._data_phase()[1]
+        neg = self.model.weighted_param_grad(x, w.to(self.dtype))
+        grads = [p - q for p, q in zip(pos, neg)]
+        if not all(bool(torch.isfinite(g).all()) for g in grads):
+            raise NumericalError(f"the cross-entropy gradient is NaN/inf at iteration {self.iteration + 1}: "
+                                 "the model or the walkers diverged (reduce the learning rate or step size)")
+        return grads
+
+    def _optimizer_step(self, grads: list[torch.Tensor]) -> None:
+        for p, g in zip(self.model.trainable(), grads):
+            p.grad = g
+        self.optimizer.step()
+        self._version += 1
+        if not all(bool(torch.isfinite(p).all()) for p in self.model.trainable()):
+            raise NumericalError(f"model parameters became NaN/inf at iteration {self.iteration + 1}: "
+                                 "reduce the learning rate")
+
+    def _kernel_step(self) -> tuple[torch.Tensor, float]:
+        """One kernel step from ``self.state`` with the current parameters: (new position, acceptance).
+
+        For MALA/HMC ``self.state`` becomes the state at the new point under the *current* parameters.
+        """
+        cfg = self.config
+        s = self.state
+        if cfg.kernel == "ula":
+            return langevin_move(self.generator, s.position, s.grad, cfg.step_size), 1.0
+        new_state, info = get_sampler(cfg.kernel).step(self.generator, s, self.model, self.sampler_params)
+        self._after_kernel = new_state
+        return new_state.position, float(info.accepted.to(torch.float64).mean())
+
+    def _move_with_current_params(self) -> tuple[float, torch.Tensor | None]:
+        """PCD/Jarzynski move with ``theta_k``; returns the acceptance and ``U_theta_k(X_{k+1})`` (MALA/HMC)."""
+        self._moved, accept = self._kernel_step()
+        if self.config.kernel == "ula":
+            return accept, None
+        return accept, self._after_kernel.energy
+
+    def _cd_negative_phase(self) -> float:
+        """Reset to data every ``cd_reset`` iterations, then ``cd_steps`` kernel steps with ``theta_k``."""
+        cfg = self.config
+        if self.iteration % cfg.cd_reset == 0:
+            self.state = self._evaluate(self._data_draw(cfg.walkers))
+        elif self._stale:
+            self.state = self._evaluate(self.state.position)
+        acc = 0.0
+        for _ in range(cfg.cd_steps):
+            pos, a = self._kernel_step()
+            self.state = self._after_kernel if cfg.kernel != "ula" else self._evaluate(pos)
+            acc += a / cfg.cd_steps
+        return acc
+
+    def _resample(self) -> None:
+        idx = resample_indices(self.config.resampling, self.log_weights, self.generator)
+        s = self.state
+        self.state = SamplerState(s.position[idx], s.energy[idx], s.grad[idx])
+        self.log_weights = torch.zeros_like(self.log_weights)
+        self.resample_count += 1
+
+    def _metrics(self, log_z_est: float, resampled: bool, accept: float) -> TrainMetrics:
+        cfg = self.config
+        ok = self._finite()
+        data_energy = float(self._data_phase()[0].double().mean())
+        if cfg.method == "jarzynski":
+            w = jz.normalized_weights(self.log_weights)
+            ess = jz.ess_fraction(self.log_weights)
+        else:
+            w = self._uniform_weights(ok)
+            ess = 1.0
+        walker_energy = float((w * torch.where(ok, self.state.energy.double(), 0.0)).sum())
+        grid = self._grid_values(data_energy)
+        ce_est = data_energy + log_z_est if cfg.method == "jarzynski" else math.nan
+        mw_true = self.diagnostics.mode_weights_true if self.diagnostics is not None else np.zeros(0)
+        return TrainMetrics(
+            iteration=self.iteration,
+            kl=grid.kl,
+            cross_entropy=grid.cross_entropy,
+            cross_entropy_est=ce_est,
+            log_z_exact=grid.log_z,
+            log_z_est=log_z_est,
+            fisher=grid.fisher,
+            mode_weights=grid.mode_weights,
+            mode_weights_true=mw_true,
+            ess_fraction=ess,
+            resampled=resampled,
+            resample_count=self.resample_count,
+            energy_gap=data_energy - walker_energy,
+            acceptance=accept,
+            nonfinite_walkers=int((~ok).sum()),
+            params=self._mixture_params(),
+        )
+
+    def _mixture_params(self) -> dict[str, np.ndarray]:
+        """Mixture parameters and closed-form component masses (an MLP's weights are not traced)."""
+        if not isinstance(self.model, MixtureEnergy):
+            return {}
+        return {**self.model.param_arrays(), "masses": self.model.mode_masses()}
+
+    def _grid_values(self, data_energy: float) -> GridValues:
+        d = self.diagnostics
+        m = d.n_modes if d is not None else 0
+        closed = self.model.log_z_exact()
+        if d is not None and self.iteration % self.config.diagnostics_every == 0:
+            return d.evaluate(self.model, data_energy)
+        log_z = closed if closed is not None else math.nan
+        ce = data_energy + log_z if d is None or d.reference is None else math.nan
+        return GridValues(log_z, ce, math.nan, math.nan, np.full(m, math.nan))
