@@ -1,0 +1,209 @@
+"""The application model: current landscape, run specifications, and the threads that serve them.
+
+Widgets observe it through signals and call its methods; it owns every worker thread (runs and the
+job thread) and joins them on :meth:`shutdown`. It never computes: the reference comes from the job
+thread, walkers and metrics from the run workers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from PySide6 import QtCore
+
+from ebm_explorer.core.landscapes import Landscape
+from ebm_explorer.ui.history import MetricsHistory
+from ebm_explorer.workers.base import LoopWorker
+from ebm_explorer.workers.jobs import JobWorker, reference_job
+from ebm_explorer.workers.messages import JobDone, ReferenceReady, RunSnapshot, RunState, WorkerError
+from ebm_explorer.workers.sampling_worker import SamplingConfig, SamplingWorker
+from ebm_explorer.workers.training_worker import TrainingSettings, TrainingWorker
+
+__all__ = ["RunSpec", "AppModel"]
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run: a sampler run (``sampling``) or a training run (``training``), with a display label."""
+
+    label: str
+    kind: str  # sample | train
+    sampling: SamplingConfig
+    training: TrainingSettings
+
+
+class AppModel(QtCore.QObject):
+    landscape_changed = QtCore.Signal(object, int)  # landscape, version
+    reference_ready = QtCore.Signal(object)  # ReferenceReady
+    reference_failed = QtCore.Signal(str)
+    runs_rebuilt = QtCore.Signal(list)  # list[RunSpec]
+    snapshot = QtCore.Signal(object)  # RunSnapshot (already stored in ``latest``)
+    run_state = QtCore.Signal(object)  # RunState
+    worker_error = QtCore.Signal(object)  # WorkerError
+    job_done = QtCore.Signal(object)  # JobDone other than the reference
+
+    def __init__(self, parent: QtCore.QObject | None = None) -> None:
+        super().__init__(parent)
+        self.jobs = JobWorker()
+        self.jobs.done.connect(self._on_job_done)
+        self.jobs.failed.connect(self._on_job_failed)
+        self.jobs.start()
+        self.landscape: Landscape | None = None
+        self.version = 0
+        self.reference: ReferenceReady | None = None
+        self.specs: list[RunSpec] = []
+        self.workers: list[LoopWorker] = []
+        self.histories: list[MetricsHistory] = []
+        self.latest: list[RunSnapshot | None] = []
+        self.states: list[str] = []
+        self.errors: list[WorkerError] = []
+        self.speed = 0.0
+        self._generation = 0  # run ids of old workers are ignored after a rebuild
+
+    # ---- landscape -----------------------------------------------------------------------
+    def set_landscape(self, landscape: Landscape) -> None:
+        """Use ``landscape`` everywhere: reference recomputed off-thread, live runs follow it."""
+        self.version += 1
+        self.landscape = landscape
+        self.reference = None
+        self.jobs.submit("reference", partial(reference_job, landscape, self.version))
+        for w in self.workers:
+            w.send("landscape", (landscape, self.version))
+        for i in range(len(self.histories)):
+            self.histories[i] = MetricsHistory()
+        self.landscape_changed.emit(landscape, self.version)
+
+    def submit_job(self, key: str, fn: Any) -> None:
+        self.jobs.submit(key, fn)
+
+    def _on_job_done(self, job: JobDone) -> None:
+        if job.key == "reference":
+            ref: ReferenceReady = job.result
+            if ref.version != self.version:
+                return
+            self.reference = ref
+            for w in self.workers:
+                w.send("reference", ref)
+            self.reference_ready.emit(ref)
+        else:
+            self.job_done.emit(job)
+
+    def _on_job_failed(self, key: str, err: WorkerError) -> None:
+        if key == "reference":
+            self.reference_failed.emit(err.message)
+        else:
+            self.worker_error.emit(err)
+
+    # ---- runs ----------------------------------------------------------------------------
+    def set_runs(self, specs: list[RunSpec], start: bool = False) -> None:
+        """Replace all runs by ``specs`` (same landscape, each with its own settings)."""
+        self._stop_workers()
+        self._generation += 1
+        base = self._generation * 16
+        self.specs = list(specs)
+        self.histories = [MetricsHistory() for _ in specs]
+        self.latest = [None] * len(specs)
+        self.states = ["paused"] * len(specs)
+        self.workers = []
+        for i, spec in enumerate(specs):
+            if spec.kind == "train":
+                w: LoopWorker = TrainingWorker(base + i, spec.training, self.landscape, self.version)
+            else:
+                w = SamplingWorker(base + i, spec.sampling, self.landscape, self.version)
+            w.max_steps_per_s = self.speed
+            w.message.connect(self._on_message)
+            w.failed.connect(self._on_failed)
+            w.state_changed.connect(self._on_state)
+            self.workers.append(w)
+            w.start()
+            if self.reference is not None:
+                w.send("reference", self.reference)
+            if start:
+                w.resume()
+        self.runs_rebuilt.emit(self.specs)
+
+    def update_spec(self, index: int, spec: RunSpec) -> None:
+        """New settings for a live run of the same kind (applied in its thread without a restart
+        where possible)."""
+        if index >= len(self.specs):
+            return
+        old = self.specs[index]
+        self.specs[index] = spec
+        if old.kind != spec.kind:
+            self.set_runs(self.specs, start=self.states[index] == "running")
+            return
+        value = spec.training if spec.kind == "train" else spec.sampling
+        if old.kind == "train" and old.training == spec.training:
+            return
+        self.workers[index].send("config", value)
+
+    def _index(self, run_id: int) -> int | None:
+        i = run_id - self._generation * 16
+        return i if 0 <= i < len(self.workers) else None
+
+    def _on_message(self, snap: RunSnapshot) -> None:
+        i = self._index(snap.run_id)
+        if i is None:
+            return
+        self.latest[i] = snap
+        if snap.metrics is not None:
+            self.histories[i].append(snap.metrics)
+        self.snapshot.emit(snap)
+
+    def _on_failed(self, err: WorkerError) -> None:
+        if self._index(err.run_id) is None:
+            return
+        self.errors.append(err)
+        self.worker_error.emit(err)
+
+    def _on_state(self, state: RunState) -> None:
+        i = self._index(state.run_id)
+        if i is None:
+            return
+        self.states[i] = state.state
+        self.run_state.emit(state)
+
+    def index_of(self, run_id: int) -> int | None:
+        """Position of a run in ``specs`` (None for a run that no longer exists)."""
+        return self._index(run_id)
+
+    # ---- controls (every run together) ---------------------------------------------------
+    def run(self) -> None:
+        for w in self.workers:
+            w.resume()
+
+    def pause(self) -> None:
+        for w in self.workers:
+            w.pause()
+
+    def step(self, n: int = 1) -> None:
+        for w in self.workers:
+            w.single_step(n)
+
+    def reset(self) -> None:
+        for i, w in enumerate(self.workers):
+            self.histories[i] = MetricsHistory()
+            w.reset()
+        self.runs_rebuilt.emit(self.specs)
+
+    def set_speed(self, steps_per_s: float) -> None:
+        self.speed = float(steps_per_s)
+        for w in self.workers:
+            w.send("speed", self.speed)
+
+    @property
+    def any_running(self) -> bool:
+        return any(s == "running" for s in self.states)
+
+    def _stop_workers(self) -> None:
+        for w in self.workers:
+            w.message.disconnect(self._on_message)
+            w.stop()
+        self.workers = []
+
+    def shutdown(self) -> None:
+        """Stop and join every thread (window closing, application quitting)."""
+        self._stop_workers()
+        self.jobs.stop()

@@ -1,0 +1,589 @@
+"""The main window: landscape view (2-D / 3-D / compare grid), editor and settings tabs, live panels,
+run controls and status bar. Wires widgets to the :class:`AppModel`; computes nothing itself.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from ebm_explorer.core.errors import UserInputError
+from ebm_explorer.core.landscapes import GaussianMixture, GridLandscape
+from ebm_explorer.ui.app_model import AppModel, RunSpec
+from ebm_explorer.ui.draw_loop import DrawLoop
+from ebm_explorer.ui.editor_panel import EditorPanel
+from ebm_explorer.ui.landscape_view import RUN_COLOURS, LandscapeView
+from ebm_explorer.ui.metrics_panel import MAX_RUNS, MetricsPanel
+from ebm_explorer.ui.panels import ComparePanel, SamplerPanel, TrainingPanel
+from ebm_explorer.ui.surface_view import SurfaceView, gl_unavailable_reason
+from ebm_explorer.workers.messages import JobDone, ReferenceReady, RunSnapshot, RunState, WorkerError
+from ebm_explorer.workers.sampling_worker import SamplingConfig
+from ebm_explorer.workers.training_worker import TrainingSettings
+
+__all__ = ["MainWindow", "DEFAULT_PRESET", "SPEEDS"]
+
+DEFAULT_PRESET = "gmm"
+#: speed slider positions: maximum steps per second (0 = as fast as possible)
+SPEEDS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 0]
+
+
+class _PlaceHandler:
+    """Default mouse handling: a left click places the walkers' start point."""
+
+    def __init__(self, window: "MainWindow") -> None:
+        self.window = window
+
+    def click(self, x: float, y: float) -> bool:
+        self.window.place_start(x, y)
+        return True
+
+    def drag(self, x: float, y: float, phase: str) -> bool:
+        return False
+
+    def wheel(self, x: float, y: float, steps: float) -> bool:
+        return False
+
+    def hover(self, x: float, y: float) -> None:
+        self.window.views[0].set_brush_ring(0, 0, 0, False)
+
+
+class MainWindow(QtWidgets.QMainWindow):
+    """The EBM Explorer window. ``settings`` is where layout and choices persist (tests pass their own)."""
+
+    def __init__(self, settings: QtCore.QSettings | None = None, autostart: bool = True,
+                 restore: bool = True) -> None:
+        super().__init__()
+        self.setWindowTitle("EBM Explorer")
+        self.settings = settings if settings is not None else QtCore.QSettings("ebm-explorer", "ebm-explorer")
+        self.model = AppModel(self)
+        self.draw_loop = DrawLoop(self)
+        self.mode = "sample"
+        self.compare = False
+        self._closing = False
+        self._layout_restored = False
+        self._last_status = 0.0
+
+        # ---- central: 2-D view, compare grid, 3-D view ----
+        self.stack = QtWidgets.QStackedWidget()
+        single = QtWidgets.QWidget()
+        sl = QtWidgets.QVBoxLayout(single)
+        sl.setContentsMargins(0, 0, 0, 0)
+        self.views: list[LandscapeView] = [LandscapeView(colour=RUN_COLOURS[0])]
+        sl.addWidget(self.views[0])
+        self.stack.addWidget(single)
+        grid_page = QtWidgets.QWidget()
+        gl_ = QtWidgets.QGridLayout(grid_page)
+        gl_.setContentsMargins(0, 0, 0, 0)
+        gl_.setSpacing(2)
+        self.compare_views: list[LandscapeView] = []
+        for i in range(MAX_RUNS):
+            v = LandscapeView(marginals=False, colour=RUN_COLOURS[i], title=f"run {i + 1}")
+            if i:
+                v.plot.setXLink(self.compare_views[0].plot)
+                v.plot.setYLink(self.compare_views[0].plot)
+            self.compare_views.append(v)
+            gl_.addWidget(v, i // 2, i % 2)
+        self.stack.addWidget(grid_page)
+        self.surface: SurfaceView | None = None
+        self.gl_reason = gl_unavailable_reason()
+        self.surface_page = QtWidgets.QWidget()
+        QtWidgets.QVBoxLayout(self.surface_page).setContentsMargins(0, 0, 0, 0)
+        self.stack.addWidget(self.surface_page)
+
+        central = QtWidgets.QWidget()
+        cl = QtWidgets.QVBoxLayout(central)
+        cl.setContentsMargins(2, 2, 2, 2)
+        self.error_banner = QtWidgets.QLabel("")
+        self.error_banner.setWordWrap(True)
+        self.error_banner.setStyleSheet("QLabel { background: #7a1020; color: white; padding: 6px; "
+                                        "border-radius: 4px; }")
+        self.error_banner.setVisible(False)
+        self.error_banner.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+        cl.addWidget(self.error_banner)
+        cl.addWidget(self.stack, 1)
+        self.readout = QtWidgets.QLabel("Move the mouse over the landscape")
+        self.readout.setFont(QtGui.QFontDatabase.systemFont(QtGui.QFontDatabase.SystemFont.FixedFont))
+        cl.addWidget(self.readout)
+        self.setCentralWidget(central)
+
+        # ---- left dock: editor and settings ----
+        self.editor = EditorPanel()
+        self.sampler_panel = SamplerPanel(SamplingConfig(sampler="mala", step_size=0.1, n_walkers=2000))
+        self.training_panel = TrainingPanel(TrainingSettings())
+        self.compare_panel = ComparePanel()
+        self.display_panel = self._build_display_panel()
+        self.tabs = QtWidgets.QTabWidget()
+        for w, name in ((self.editor, "Landscape"), (self.sampler_panel, "Sampler"),
+                        (self.training_panel, "Training"), (self.compare_panel, "Compare"),
+                        (self.display_panel, "Display")):
+            scroll = QtWidgets.QScrollArea()
+            scroll.setWidgetResizable(True)
+            scroll.setWidget(w)
+            self.tabs.addTab(scroll, name)
+        dock = QtWidgets.QDockWidget("Controls", self)
+        dock.setObjectName("controls_dock")
+        dock.setWidget(self.tabs)
+        dock.setFeatures(QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetMovable
+                         | QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+        self.addDockWidget(QtCore.Qt.DockWidgetArea.LeftDockWidgetArea, dock)
+        self.metrics = MetricsPanel()
+        mdock = QtWidgets.QDockWidget("Live panels", self)
+        mdock.setObjectName("metrics_dock")
+        mdock.setWidget(self.metrics)
+        mdock.setFeatures(dock.features())
+        self.addDockWidget(QtCore.Qt.DockWidgetArea.RightDockWidgetArea, mdock)
+        self._docks = (dock, mdock)
+
+        self._build_toolbar()
+        self._build_status()
+
+        # ---- wiring ----
+        self.place_handler = _PlaceHandler(self)
+        m = self.model
+        m.reference_ready.connect(self._on_reference)
+        m.reference_failed.connect(lambda msg: self.show_error(f"Landscape problem: {msg}"))
+        m.snapshot.connect(self._on_snapshot)
+        m.worker_error.connect(self._on_worker_error)
+        m.run_state.connect(self._on_run_state)
+        m.runs_rebuilt.connect(self._on_runs_rebuilt)
+        m.job_done.connect(self._on_job_done)
+        self.editor.landscape_changed.connect(self._on_landscape_edited)
+        self.editor.preview.connect(lambda e, b: self.views[0].preview_energy(e, b))
+        self.editor.handler_changed.connect(self._update_handler)
+        self.editor.centres_changed.connect(lambda c: self.views[0].set_centres(c))
+        self.editor.brush_ring.connect(lambda x, y, r, vis: self.views[0].set_brush_ring(x, y, r, vis))
+        self.editor.thumbnails_wanted.connect(m.submit_job)
+        self.editor.set_current_energy_source(self._current_energy)
+        self.sampler_panel.changed.connect(self._settings_changed)
+        self.training_panel.changed.connect(self._settings_changed)
+        self.training_panel.use_as_landscape.connect(self.use_learned_landscape)
+        self.compare_panel.changed.connect(lambda: self._rebuild_runs() if self.compare else None)
+        self.tabs.currentChanged.connect(lambda _i: self._update_handler())
+        for v in [*self.views, *self.compare_views]:
+            v.hovered.connect(self.readout.setText)
+            self.draw_loop.add(v)
+        self.draw_loop.add(self.metrics)
+        self.draw_loop.frame_drawn.connect(self._update_status)
+        self._update_handler()
+
+        self.resize(1600, 950)
+        self.default_layout()
+        if restore:
+            self._restore_settings()
+        self.editor.request_thumbnails()
+        self._rebuild_runs(start=False)
+        if self.editor.current is None:
+            self.editor.select_preset(DEFAULT_PRESET)
+        self.draw_loop.start()
+        if autostart:
+            self.run()
+
+    def default_layout(self) -> None:
+        """Controls narrow on the left, the live panels (two columns) on the right, the view between."""
+        w = self.width()
+        self.resizeDocks(list(self._docks), [300, max(520, int(0.44 * w))], QtCore.Qt.Orientation.Horizontal)
+
+    def resizeEvent(self, event: QtGui.QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if not self._layout_restored:
+            self.default_layout()
+
+    # ---- building blocks -----------------------------------------------------------------
+    def _build_display_panel(self) -> QtWidgets.QWidget:
+        w = QtWidgets.QWidget()
+        form = QtWidgets.QFormLayout(w)
+        self.background = QtWidgets.QComboBox()
+        for key, label in (("density", "Density exp(-U)/Z"), ("energy", "Energy U"),
+                           ("learned", "Learned density (training)")):
+            self.background.addItem(label, key)
+        self.walker_mode = QtWidgets.QComboBox()
+        for key, label in (("auto", "Auto (points up to 3000)"), ("points", "Points"),
+                           ("histogram", "Live density image")):
+            self.walker_mode.addItem(label, key)
+        self.show_contours = QtWidgets.QCheckBox("Contours of the exact density")
+        self.show_contours.setChecked(True)
+        self.show_trails = QtWidgets.QCheckBox("Trails of 4 walkers")
+        self.show_trails.setChecked(True)
+        form.addRow("Background", self.background)
+        form.addRow("Walkers", self.walker_mode)
+        form.addRow(self.show_contours)
+        form.addRow(self.show_trails)
+        legend = QtWidgets.QLabel(
+            "White ring: selected walker. Its last proposal: green = accepted, red = rejected.\n"
+            "Cyan: HMC leapfrog path. Orange line: trails.\n"
+            "Training: white dots = data, orange = negative samples (walkers).\n"
+            "Top/right: walker marginals vs exact (dashed).")
+        legend.setWordWrap(True)
+        legend.setStyleSheet("color: gray")
+        form.addRow(legend)
+        self.background.currentIndexChanged.connect(self._display_changed)
+        self.walker_mode.currentIndexChanged.connect(self._display_changed)
+        self.show_contours.toggled.connect(self._display_changed)
+        self.show_trails.toggled.connect(self._display_changed)
+        return w
+
+    def _build_toolbar(self) -> None:
+        tb = self.addToolBar("Run")
+        tb.setObjectName("run_toolbar")
+        tb.setMovable(False)
+        self.mode_box = QtWidgets.QComboBox()
+        self.mode_box.addItem("Sample", "sample")
+        self.mode_box.addItem("Train", "train")
+        self.mode_box.currentIndexChanged.connect(lambda _i: self.set_mode(self.mode_box.currentData()))
+        tb.addWidget(QtWidgets.QLabel(" Mode "))
+        tb.addWidget(self.mode_box)
+        tb.addSeparator()
+        self.run_action = QtGui.QAction("Run", self)
+        self.run_action.setShortcut(QtGui.QKeySequence(QtCore.Qt.Key.Key_Space))
+        self.run_action.setToolTip("Run / pause (Space)")
+        self.run_action.triggered.connect(self.toggle_run)
+        self.step_action = QtGui.QAction("Step", self)
+        self.step_action.setShortcut(QtGui.QKeySequence(QtCore.Qt.Key.Key_N))
+        self.step_action.setToolTip("One step (N)")
+        self.step_action.triggered.connect(self.step)
+        self.reset_action = QtGui.QAction("Reset", self)
+        self.reset_action.setShortcut(QtGui.QKeySequence(QtCore.Qt.Key.Key_R))
+        self.reset_action.setToolTip("Reset the walkers / the model (R)")
+        self.reset_action.triggered.connect(self.reset)
+        for a in (self.run_action, self.step_action, self.reset_action):
+            tb.addAction(a)
+        tb.addSeparator()
+        tb.addWidget(QtWidgets.QLabel(" Speed "))
+        self.speed = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
+        self.speed.setRange(0, len(SPEEDS) - 1)
+        self.speed.setValue(len(SPEEDS) - 1)
+        self.speed.setFixedWidth(120)
+        self.speed_label = QtWidgets.QLabel("max")
+        self.speed_label.setMinimumWidth(70)
+        self.speed.valueChanged.connect(self._speed_changed)
+        tb.addWidget(self.speed)
+        tb.addWidget(self.speed_label)
+        tb.addSeparator()
+        self.compare_action = QtGui.QAction("Compare", self)
+        self.compare_action.setCheckable(True)
+        self.compare_action.setToolTip("2-4 runs side by side on the same landscape and seed (Compare tab)")
+        self.compare_action.toggled.connect(self.set_compare)
+        tb.addAction(self.compare_action)
+        self.view3d_action = QtGui.QAction("3-D view", self)
+        self.view3d_action.setCheckable(True)
+        if self.gl_reason is None:
+            self.view3d_action.setToolTip("Show the energy surface in 3-D (drag to rotate)")
+        else:
+            self.view3d_action.setToolTip(f"3-D view unavailable: {self.gl_reason}")
+        self.view3d_action.toggled.connect(self.set_3d)
+        tb.addAction(self.view3d_action)
+
+    def _build_status(self) -> None:
+        sb = self.statusBar()
+        self.status_rate = QtWidgets.QLabel("0 steps/s")
+        self.status_walkers = QtWidgets.QLabel("walkers: -")
+        self.status_step = QtWidgets.QLabel("step 0")
+        self.status_state = QtWidgets.QLabel("paused")
+        for w in (self.status_state, self.status_step, self.status_rate, self.status_walkers):
+            w.setMinimumWidth(90)
+            sb.addPermanentWidget(w)
+
+    # ---- landscape -----------------------------------------------------------------------
+    def _on_landscape_edited(self, land: Any) -> None:
+        self.model.set_landscape(land)
+        for v in self.all_views():
+            v.show_message("computing the exact reference…" if self.model.reference is None else "")
+
+    def _on_reference(self, ref: ReferenceReady) -> None:
+        for v in self.all_views():
+            v.set_reference(ref)
+            v.show_message("")
+        warn = "; ".join(ref.reference.warnings)
+        self.views[0].show_message(f"⚠ {warn}" if warn else "")
+        if self.surface is not None:
+            self.surface.set_reference(ref)
+        self.views[0].set_centres(self.editor.mix_means if self.editor.source == "gmm" else None)
+
+    def _current_energy(self) -> tuple[np.ndarray, tuple[float, float], Any] | None:
+        ref = self.model.reference
+        if ref is None:
+            return None
+        return ref.reference.energy, ref.energy_levels, ref.reference.box
+
+    def all_views(self) -> list[LandscapeView]:
+        return [*self.views, *self.compare_views]
+
+    # ---- runs ----------------------------------------------------------------------------
+    def specs(self) -> list[RunSpec]:
+        s, t = self.sampler_panel.config(), self.training_panel.settings()
+        if self.compare:
+            return [RunSpec(label, kind, sc, tc) for label, kind, sc, tc in self.compare_panel.build(s, t)]
+        if self.mode == "train":
+            return [RunSpec(f"{t.method} ({t.model})", "train", s, t)]
+        return [RunSpec(f"{s.sampler.upper()} h={s.step_size:g}", "sample", s, t)]
+
+    def _rebuild_runs(self, start: bool | None = None) -> None:
+        if self.model.landscape is None and self.editor.current is not None:
+            self.model.set_landscape(self.editor.current)
+        if self.model.landscape is None:
+            return
+        if start is None:
+            start = self.model.any_running
+        self.hide_error()
+        self.model.set_runs(self.specs(), start=start)
+
+    def _settings_changed(self, *_args: Any) -> None:
+        specs = self.specs()
+        if len(specs) != len(self.model.specs) or self.model.landscape is None:
+            self._rebuild_runs()
+            return
+        self.hide_error()
+        failed = [i for i, s in enumerate(self.model.states) if s == "failed"]
+        for i, spec in enumerate(specs):
+            self.model.update_spec(i, spec)
+        for i in failed:  # a run stopped by an error restarts with the new settings
+            self.model.workers[i].reset()
+        start = self.sampler_panel.config()
+        self.views[0].set_start_point(start.init_point if start.init == "point" else None)
+
+    def _on_runs_rebuilt(self, specs: list[RunSpec]) -> None:
+        self.metrics.set_histories(self.model.histories, [s.label for s in specs])
+        for i, v in enumerate(self.compare_views):
+            v.setVisible(i < len(specs))
+            if i < len(specs):
+                v.plot.setTitle(specs[i].label, color=RUN_COLOURS[i])
+            v.set_snapshot(None)
+        self.views[0].set_snapshot(None)
+
+    def _on_snapshot(self, snap: RunSnapshot) -> None:
+        i = self.model.index_of(snap.run_id)
+        if i is None:
+            return
+        if i == 0:
+            self.views[0].set_snapshot(snap)
+            if self.surface is not None:
+                self.surface.set_snapshot(snap)
+        if i < len(self.compare_views):
+            self.compare_views[i].set_snapshot(snap)
+        if snap.metrics is not None:
+            self.metrics.mark_dirty()
+
+    def _on_run_state(self, state: RunState) -> None:
+        running = self.model.any_running
+        self.run_action.setText("Pause" if running else "Run")
+        self.status_state.setText(state.state if not running else "running")
+
+    def _on_worker_error(self, err: WorkerError) -> None:
+        i = self.model.index_of(err.run_id)
+        who = f"Run {i + 1} ({self.model.specs[i].label})" if i is not None else "Background job"
+        self.show_error(f"{who} stopped: {err.message}")
+
+    def _on_job_done(self, job: JobDone) -> None:
+        if job.key.startswith("thumb:"):
+            self.editor.set_thumbnail(job.key[len("thumb:"):], job.result)
+
+    def show_error(self, text: str) -> None:
+        self.error_banner.setText(f"⚠ {text}")
+        self.error_banner.setVisible(True)
+        self.statusBar().showMessage(text, 15000)
+
+    def hide_error(self) -> None:
+        self.error_banner.setVisible(False)
+        self.error_banner.setText("")
+
+    # ---- controls ------------------------------------------------------------------------
+    def run(self) -> None:
+        if not self.model.workers:
+            self._rebuild_runs(start=True)
+            return
+        for i, s in enumerate(self.model.states):
+            if s in ("failed", "finished"):
+                self.model.workers[i].reset()
+        self.hide_error()
+        self.model.run()
+
+    def pause(self) -> None:
+        self.model.pause()
+
+    def toggle_run(self) -> None:
+        if self.model.any_running:
+            self.pause()
+        else:
+            self.run()
+
+    def step(self) -> None:
+        if not self.model.workers:
+            self._rebuild_runs(start=False)
+        self.model.step(1)
+
+    def reset(self) -> None:
+        self.hide_error()
+        self.model.reset()
+
+    def _speed_changed(self, pos: int) -> None:
+        v = SPEEDS[pos]
+        self.speed_label.setText("max" if v == 0 else f"{v} steps/s")
+        self.model.set_speed(v)
+
+    def set_mode(self, mode: str) -> None:
+        if mode == self.mode:
+            return
+        self.mode = mode
+        self.mode_box.blockSignals(True)
+        self.mode_box.setCurrentIndex(self.mode_box.findData(mode))
+        self.mode_box.blockSignals(False)
+        self.background.setCurrentIndex(self.background.findData("learned" if mode == "train" else "density"))
+        self._rebuild_runs()
+
+    def set_compare(self, on: bool) -> None:
+        self.compare = bool(on)
+        self.compare_action.blockSignals(True)
+        self.compare_action.setChecked(self.compare)
+        self.compare_action.blockSignals(False)
+        if self.compare and self.view3d_action.isChecked():
+            self.view3d_action.setChecked(False)
+        self.stack.setCurrentIndex(1 if self.compare else 0)
+        self._rebuild_runs()
+
+    def set_3d(self, on: bool) -> None:
+        if on and self.gl_reason is not None:
+            self.view3d_action.blockSignals(True)
+            self.view3d_action.setChecked(False)
+            self.view3d_action.blockSignals(False)
+            self.show_error(f"3-D view unavailable: {self.gl_reason}")
+            return
+        if on:
+            if self.surface is None:
+                self.surface = SurfaceView()
+                self.surface_page.layout().addWidget(self.surface)
+                self.draw_loop.add(self.surface)
+                if self.model.reference is not None:
+                    self.surface.set_reference(self.model.reference)
+                if self.model.latest and self.model.latest[0] is not None:
+                    self.surface.set_snapshot(self.model.latest[0])
+            if self.compare:
+                self.set_compare(False)
+            self.stack.setCurrentIndex(2)
+        else:
+            self.stack.setCurrentIndex(1 if self.compare else 0)
+
+    def place_start(self, x: float, y: float) -> None:
+        self.sampler_panel.place_start(x, y)
+        self.views[0].set_start_point((x, y))
+
+    def use_learned_landscape(self) -> None:
+        """Swap the model being trained in as the landscape (then sample it)."""
+        snap = next((s for s, spec in zip(self.model.latest, self.model.specs)
+                     if spec.kind == "train" and s is not None and s.training is not None), None)
+        if snap is None or snap.training.model_spec is None:
+            self.show_error("No trained model yet: run a training first.")
+            return
+        spec = snap.training.model_spec
+        box = self.model.landscape.box
+        try:
+            if spec["kind"] == "gmm":
+                land = GaussianMixture(spec["weights"], spec["means"], stds=spec["stds"], box=box)
+            else:
+                land = GridLandscape(spec["values"], box)
+        except UserInputError as exc:
+            self.show_error(f"Cannot use the learned energy: {exc}")
+            return
+        self.set_mode("sample")
+        self.editor.set_landscape_object(land)
+
+    def _display_changed(self, *_args: Any) -> None:
+        for v in self.all_views():
+            v.set_display(background=self.background.currentData(), walker_mode=self.walker_mode.currentData(),
+                          contours=self.show_contours.isChecked(), trails=self.show_trails.isChecked())
+
+    def _update_handler(self) -> None:
+        handler = self.editor.active_handler() if self.tabs.currentIndex() == 0 else None
+        self.views[0].set_handler(handler or self.place_handler)
+        if handler is not self.editor.brush:
+            self.views[0].set_brush_ring(0, 0, 0, False)
+        for v in self.compare_views:
+            v.set_handler(self.place_handler)
+
+    def _update_status(self) -> None:
+        snaps = [s for s in self.model.latest if s is not None]
+        if not snaps:
+            return
+        rate = sum(s.steps_per_s for s in snaps) / len(snaps)
+        self.status_rate.setText(f"{rate:,.0f} steps/s")
+        self.status_walkers.setText(f"walkers: {snaps[0].n_walkers:,}")
+        self.status_step.setText(f"step {max(s.step for s in snaps):,}")
+
+    # ---- persistence ---------------------------------------------------------------------
+    def _restore_settings(self) -> None:
+        s = self.settings
+        geo = s.value("window/geometry")
+        if geo is not None:
+            self.restoreGeometry(geo)
+        state = s.value("window/state")
+        if state is not None:
+            self._layout_restored = bool(self.restoreState(state))
+        sampler = s.value("sampler")
+        if isinstance(sampler, dict):
+            try:
+                cfg = SamplingConfig(**{k: _coerce(SamplingConfig, k, v) for k, v in sampler.items()
+                                        if k in SamplingConfig.__dataclass_fields__})
+                self.sampler_panel.set_config(cfg)
+            except (TypeError, ValueError):
+                pass
+        formula = s.value("editor/formula")
+        if isinstance(formula, str) and formula:
+            self.editor.formula.blockSignals(True)
+            self.editor.formula.setText(formula)
+            self.editor.formula.blockSignals(False)
+        beta = s.value("editor/beta")
+        if beta is not None:
+            self.editor.beta.blockSignals(True)
+            self.editor.beta.setValue(float(beta))
+            self.editor.beta.blockSignals(False)
+        preset = s.value("editor/preset")
+        names = {self.editor.gallery.item(i).data(QtCore.Qt.ItemDataRole.UserRole)
+                 for i in range(self.editor.gallery.count())}
+        if isinstance(preset, str) and preset in names:
+            self.editor.select_preset(preset)
+        bg = s.value("display/background")
+        if isinstance(bg, str) and self.background.findData(bg) >= 0:
+            self.background.setCurrentIndex(self.background.findData(bg))
+        speed = s.value("run/speed")
+        if speed is not None:
+            self.speed.setValue(int(speed))
+
+    def save_settings(self) -> None:
+        s = self.settings
+        s.setValue("window/geometry", self.saveGeometry())
+        s.setValue("window/state", self.saveState())
+        cfg = self.sampler_panel.config()
+        s.setValue("sampler", {k: getattr(cfg, k) for k in ("sampler", "step_size", "leapfrog_steps", "n_walkers",
+                                                            "init", "seed", "device", "steps_per_frame")})
+        s.setValue("editor/formula", self.editor.formula.text())
+        s.setValue("editor/beta", self.editor.beta.value())
+        s.setValue("editor/preset", self.editor.preset_name)
+        s.setValue("display/background", self.background.currentData())
+        s.setValue("run/speed", self.speed.value())
+        s.sync()
+
+    def closeEvent(self, event: QtGui.QCloseEvent) -> None:
+        self.shutdown()
+        super().closeEvent(event)
+
+    def shutdown(self) -> None:
+        """Save settings, stop the draw loop and join every worker thread (idempotent)."""
+        if self._closing:
+            return
+        self._closing = True
+        self.save_settings()
+        self.draw_loop.stop()
+        self.model.shutdown()
+
+
+def _coerce(cls: Any, key: str, value: Any) -> Any:
+    """QSettings (INI) gives strings back: convert to the dataclass field's type."""
+    default = cls.__dataclass_fields__[key].default
+    if isinstance(default, bool):
+        return str(value).lower() in ("1", "true")
+    if isinstance(default, int):
+        return int(value)
+    if isinstance(default, float):
+        return float(value)
+    return str(value)

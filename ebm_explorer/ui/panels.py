@@ -1,0 +1,306 @@
+"""Settings panels: sampler, training and compare mode. Each emits ``changed`` with a frozen config.
+
+The panels only turn widget values into the workers' frozen settings dataclasses; the app model
+sends those to the running threads, where they take effect between batches of steps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from PySide6 import QtCore, QtWidgets
+
+from ebm_explorer.core.devices import cuda_available
+from ebm_explorer.core.samplers import MAX_LEAPFROG_STEPS
+from ebm_explorer.workers.sampling_worker import SamplingConfig
+from ebm_explorer.workers.training_worker import TrainingSettings
+
+__all__ = ["SamplerPanel", "TrainingPanel", "ComparePanel", "SAMPLER_NAMES", "METHOD_NAMES", "log_spin"]
+
+SAMPLER_NAMES = {"mh": "Random-walk MH", "ula": "ULA (unadjusted Langevin)", "mala": "MALA", "hmc": "HMC"}
+METHOD_NAMES = {"cd": "CD-k", "pcd": "PCD", "jarzynski": "Jarzynski"}
+
+
+def log_spin(lo: float, hi: float, value: float, decimals: int = 4) -> QtWidgets.QDoubleSpinBox:
+    """A spin box whose arrows multiply/divide (step sizes and learning rates span decades)."""
+    spin = QtWidgets.QDoubleSpinBox()
+    spin.setDecimals(decimals)
+    spin.setRange(lo, hi)
+    spin.setValue(value)
+    spin.setStepType(QtWidgets.QAbstractSpinBox.StepType.AdaptiveDecimalStepType)
+    spin.setKeyboardTracking(False)
+    return spin
+
+
+def _int_spin(lo: int, hi: int, value: int) -> QtWidgets.QSpinBox:
+    spin = QtWidgets.QSpinBox()
+    spin.setRange(lo, hi)
+    spin.setValue(value)
+    spin.setKeyboardTracking(False)
+    spin.setGroupSeparatorShown(True)
+    return spin
+
+
+def _combo(items: dict[str, str], current: str) -> QtWidgets.QComboBox:
+    box = QtWidgets.QComboBox()
+    for key, label in items.items():
+        box.addItem(label, key)
+    box.setCurrentIndex(max(0, box.findData(current)))
+    return box
+
+
+def _devices() -> dict[str, str]:
+    return {"cpu": "cpu", "cuda": "cuda"} if cuda_available() else {"cpu": "cpu"}
+
+
+class SamplerPanel(QtWidgets.QWidget):
+    """Algorithm, step size, leapfrog steps, walkers, initialisation, seed, device, steps per frame."""
+
+    changed = QtCore.Signal(object)  # SamplingConfig
+
+    def __init__(self, config: SamplingConfig = SamplingConfig(), parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._point = config.init_point
+        form = QtWidgets.QFormLayout(self)
+        self.algorithm = _combo(SAMPLER_NAMES, config.sampler)
+        self.step_size = log_spin(1e-4, 10.0, config.step_size)
+        self.step_size.setToolTip("MH: proposal std; ULA/MALA: h (x' = x - h grad U + sqrt(2h) xi); HMC: leapfrog eps")
+        self.leapfrog = _int_spin(1, MAX_LEAPFROG_STEPS, config.leapfrog_steps)
+        self.walkers = _int_spin(1, 5_000_000, config.n_walkers)
+        self.walkers.setSingleStep(1000)
+        self.init = _combo({"gaussian": "Gaussian in the box", "uniform": "Uniform in the box",
+                            "point": "At the clicked point"}, config.init)
+        self.seed = _int_spin(0, 2**31 - 1, config.seed)
+        self.device = _combo(_devices(), config.device)
+        self.steps_per_frame = _int_spin(1, 10_000, config.steps_per_frame)
+        self.steps_per_frame.setToolTip("Sampler steps between two looks at the controls (and between snapshots)")
+        form.addRow("Algorithm", self.algorithm)
+        form.addRow("Step size", self.step_size)
+        form.addRow("Leapfrog steps", self.leapfrog)
+        form.addRow("Walkers", self.walkers)
+        form.addRow("Start", self.init)
+        form.addRow("Seed", self.seed)
+        form.addRow("Device", self.device)
+        form.addRow("Steps per frame", self.steps_per_frame)
+        hint = QtWidgets.QLabel("Click the landscape to place the start point.\n"
+                                "Over 3000 walkers are drawn as a live density image.")
+        hint.setWordWrap(True)
+        hint.setStyleSheet("color: gray")
+        form.addRow(hint)
+        for w in (self.algorithm, self.init, self.device):
+            w.currentIndexChanged.connect(self._emit)
+        for w in (self.step_size, self.leapfrog, self.walkers, self.seed, self.steps_per_frame):
+            w.valueChanged.connect(self._emit)
+        self.algorithm.currentIndexChanged.connect(self._update_enabled)
+        self._update_enabled()
+
+    def _update_enabled(self) -> None:
+        self.leapfrog.setVisible(self.algorithm.currentData() == "hmc")
+        label = self.layout().labelForField(self.leapfrog)
+        if label is not None:
+            label.setVisible(self.algorithm.currentData() == "hmc")
+
+    def config(self) -> SamplingConfig:
+        return SamplingConfig(
+            sampler=self.algorithm.currentData(), step_size=self.step_size.value(),
+            leapfrog_steps=self.leapfrog.value(), n_walkers=self.walkers.value(), init=self.init.currentData(),
+            init_point=self._point, seed=self.seed.value(), device=self.device.currentData(),
+            steps_per_frame=self.steps_per_frame.value(),
+        )
+
+    def set_config(self, config: SamplingConfig) -> None:
+        widgets = (self.algorithm, self.step_size, self.leapfrog, self.walkers, self.init, self.seed, self.device,
+                   self.steps_per_frame)
+        for w in widgets:
+            w.blockSignals(True)
+        self.algorithm.setCurrentIndex(max(0, self.algorithm.findData(config.sampler)))
+        self.step_size.setValue(config.step_size)
+        self.leapfrog.setValue(config.leapfrog_steps)
+        self.walkers.setValue(config.n_walkers)
+        self.init.setCurrentIndex(max(0, self.init.findData(config.init)))
+        self.seed.setValue(config.seed)
+        self.device.setCurrentIndex(max(0, self.device.findData(config.device)))
+        self.steps_per_frame.setValue(config.steps_per_frame)
+        self._point = config.init_point
+        for w in widgets:
+            w.blockSignals(False)
+        self._update_enabled()
+        self._emit()
+
+    def place_start(self, x: float, y: float) -> None:
+        """Start point from a click: walkers restart there."""
+        self._point = (float(x), float(y))
+        self.init.blockSignals(True)
+        self.init.setCurrentIndex(self.init.findData("point"))
+        self.init.blockSignals(False)
+        self._emit()
+
+    def _emit(self, *_args: object) -> None:
+        self.changed.emit(self.config())
+
+
+class TrainingPanel(QtWidgets.QWidget):
+    """Target, model, method, kernel, learning rate, walkers, resampling, iterations."""
+
+    changed = QtCore.Signal(object)  # TrainingSettings
+    use_as_landscape = QtCore.Signal()
+
+    def __init__(self, settings: TrainingSettings = TrainingSettings(), parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        form = QtWidgets.QFormLayout(self)
+        self.target = _combo({"landscape": "Current landscape (exact samples)", "file": "Data file (CSV/NPZ)"},
+                             "file" if settings.data_file else "landscape")
+        self.data_file = QtWidgets.QLineEdit(settings.data_file)
+        self.data_file.setPlaceholderText("points.csv / points.npz")
+        browse = QtWidgets.QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        file_row = QtWidgets.QHBoxLayout()
+        file_row.addWidget(self.data_file)
+        file_row.addWidget(browse)
+        self.data_size = _int_spin(10, 1_000_000, settings.data_size)
+        self.model = _combo({"gmm": "Gaussian mixture", "mlp": "MLP energy"}, settings.model)
+        self.components = _int_spin(1, 32, settings.components)
+        self.method = _combo(METHOD_NAMES, settings.method)
+        self.kernel = _combo({"ula": "ULA", "mala": "MALA", "hmc": "HMC"}, settings.kernel)
+        self.cd_steps = _int_spin(1, 1000, settings.cd_steps)
+        self.step_size = log_spin(1e-4, 5.0, settings.step_size)
+        self.lr = log_spin(1e-5, 10.0, settings.lr, decimals=5)
+        self.optimizer = _combo({"adam": "Adam", "sgd": "SGD"}, settings.optimizer)
+        self.walkers = _int_spin(10, 1_000_000, settings.walkers)
+        self.threshold = QtWidgets.QDoubleSpinBox()
+        self.threshold.setRange(0.0, 1.0)
+        self.threshold.setSingleStep(0.05)
+        self.threshold.setValue(settings.resample_threshold)
+        self.threshold.setToolTip("Jarzynski: resample when ESS/N falls below this")
+        self.resampling = _combo({"systematic": "systematic", "multinomial": "multinomial"}, settings.resampling)
+        self.iterations = _int_spin(0, 10_000_000, settings.iterations)
+        self.iterations.setSpecialValueText("until paused")
+        self.seed = _int_spin(0, 2**31 - 1, settings.seed)
+        self.device = _combo(_devices(), settings.device)
+        form.addRow("Target", self.target)
+        form.addRow("Data file", file_row)
+        form.addRow("Data points", self.data_size)
+        form.addRow("Model", self.model)
+        form.addRow("Components", self.components)
+        form.addRow("Method", self.method)
+        form.addRow("Walker kernel", self.kernel)
+        form.addRow("CD steps k", self.cd_steps)
+        form.addRow("Step size h", self.step_size)
+        form.addRow("Learning rate", self.lr)
+        form.addRow("Optimiser", self.optimizer)
+        form.addRow("Walkers", self.walkers)
+        form.addRow("Resample below ESS/N", self.threshold)
+        form.addRow("Resampling", self.resampling)
+        form.addRow("Iterations", self.iterations)
+        form.addRow("Seed", self.seed)
+        form.addRow("Device", self.device)
+        self.use_button = QtWidgets.QPushButton("Use learned energy as landscape")
+        self.use_button.setToolTip("Replace the current landscape by the model being trained")
+        self.use_button.clicked.connect(self.use_as_landscape)
+        form.addRow(self.use_button)
+        for w in (self.target, self.model, self.method, self.kernel, self.optimizer, self.resampling, self.device):
+            w.currentIndexChanged.connect(self._emit)
+        for w in (self.data_size, self.components, self.cd_steps, self.step_size, self.lr, self.walkers,
+                  self.threshold, self.iterations, self.seed):
+            w.valueChanged.connect(self._emit)
+        self.data_file.editingFinished.connect(self._emit)
+
+    def _browse(self) -> None:
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Data points", "", "Points (*.csv *.npz)")
+        if path:
+            self.data_file.setText(path)
+            self.target.setCurrentIndex(self.target.findData("file"))
+            self._emit()
+
+    def settings(self) -> TrainingSettings:
+        use_file = self.target.currentData() == "file" and self.data_file.text().strip()
+        return TrainingSettings(
+            method=self.method.currentData(), kernel=self.kernel.currentData(), model=self.model.currentData(),
+            components=self.components.value(), step_size=self.step_size.value(), cd_steps=self.cd_steps.value(),
+            walkers=self.walkers.value(), data_size=self.data_size.value(),
+            data_file=self.data_file.text().strip() if use_file else "", lr=self.lr.value(),
+            optimizer=self.optimizer.currentData(), resample_threshold=self.threshold.value(),
+            resampling=self.resampling.currentData(), iterations=self.iterations.value(), seed=self.seed.value(),
+            device=self.device.currentData(),
+        )
+
+    def set_method(self, method: str) -> None:
+        self.method.setCurrentIndex(max(0, self.method.findData(method)))
+
+    def _emit(self, *_args: object) -> None:
+        self.changed.emit(self.settings())
+
+
+class ComparePanel(QtWidgets.QWidget):
+    """2 to 4 runs side by side: each row picks the algorithm (or training method) and its step size."""
+
+    changed = QtCore.Signal()
+
+    CHOICES = {**{k: f"sample: {v}" for k, v in SAMPLER_NAMES.items()},
+               **{k: f"train: {v}" for k, v in METHOD_NAMES.items()}}
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        lay = QtWidgets.QVBoxLayout(self)
+        top = QtWidgets.QHBoxLayout()
+        top.addWidget(QtWidgets.QLabel("Runs"))
+        self.count = _int_spin(2, 4, 2)
+        top.addWidget(self.count)
+        top.addStretch(1)
+        lay.addLayout(top)
+        grid = QtWidgets.QGridLayout()
+        grid.addWidget(QtWidgets.QLabel("Algorithm / method"), 0, 1)
+        grid.addWidget(QtWidgets.QLabel("Step size"), 0, 2)
+        self.rows: list[tuple[QtWidgets.QComboBox, QtWidgets.QDoubleSpinBox]] = []
+        defaults = [("ula", 0.2), ("mala", 0.2), ("hmc", 0.2), ("mh", 0.5)]
+        for i, (kind, h) in enumerate(defaults):
+            combo = _combo(self.CHOICES, kind)
+            spin = log_spin(1e-4, 10.0, h)
+            grid.addWidget(QtWidgets.QLabel(f"{i + 1}"), i + 1, 0)
+            grid.addWidget(combo, i + 1, 1)
+            grid.addWidget(spin, i + 1, 2)
+            combo.currentIndexChanged.connect(self._emit)
+            spin.valueChanged.connect(self._emit)
+            self.rows.append((combo, spin))
+        lay.addLayout(grid)
+        note = QtWidgets.QLabel("All runs share the landscape, the seed and the other settings of the "
+                                "Sampler / Training tabs; the axes are linked and the metrics overlaid.")
+        note.setWordWrap(True)
+        note.setStyleSheet("color: gray")
+        lay.addWidget(note)
+        lay.addStretch(1)
+        self.count.valueChanged.connect(self._update_rows)
+        self.count.valueChanged.connect(self._emit)
+        self._update_rows()
+
+    def _update_rows(self) -> None:
+        for i, (combo, spin) in enumerate(self.rows):
+            combo.setEnabled(i < self.count.value())
+            spin.setEnabled(i < self.count.value())
+
+    def set_rows(self, rows: list[tuple[str, float]]) -> None:
+        self.blockSignals(True)
+        self.count.setValue(len(rows))
+        for (combo, spin), (kind, h) in zip(self.rows, rows):
+            combo.setCurrentIndex(max(0, combo.findData(kind)))
+            spin.setValue(h)
+        self.blockSignals(False)
+        self._emit()
+
+    def choices(self) -> list[tuple[str, float]]:
+        return [(c.currentData(), s.value()) for c, s in self.rows[: self.count.value()]]
+
+    def build(self, sampling: SamplingConfig, training: TrainingSettings) -> list[tuple[str, str, SamplingConfig,
+                                                                                        TrainingSettings]]:
+        """``(label, kind, sampling, training)`` per run, from the shared settings and each row's choices."""
+        out = []
+        for kind, h in self.choices():
+            if kind in SAMPLER_NAMES:
+                out.append((f"{kind.upper()} h={h:g}", "sample", replace(sampling, sampler=kind, step_size=h), training))
+            else:
+                out.append((f"{METHOD_NAMES[kind]} h={h:g}", "train", sampling,
+                            replace(training, method=kind, step_size=h)))
+        return out
+
+    def _emit(self, *_args: object) -> None:
+        self.changed.emit()

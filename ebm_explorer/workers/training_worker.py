@@ -1,0 +1,220 @@
+"""A live EBM training run (CD, PCD or Jarzynski) on a target landscape or on loaded data points.
+
+The worker builds the core :class:`Trainer`, calls ``step()`` in its own thread and sends snapshots:
+the negative samples (walkers), a subset of the data, the learned energy and density on a display
+grid, and the trainer's exact metrics (KL, Fisher, cross-entropy, learned mode weights, log Z).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from ebm_explorer.core.devices import make_generator, resolve_device
+from ebm_explorer.core.errors import UserInputError
+from ebm_explorer.core.landscapes import Landscape
+from ebm_explorer.core.training import GridDiagnostics, MixtureEnergy, MLPModel, TrainConfig, Trainer
+from ebm_explorer.core.training.data import load_points, sample_landscape
+from ebm_explorer.workers.base import LoopWorker
+from ebm_explorer.workers.display import walker_histogram
+from ebm_explorer.workers.messages import Metrics, RunSnapshot, TrainingExtras, WalkerSnapshot
+
+__all__ = ["TrainingSettings", "TrainingWorker", "MODEL_GRID"]
+
+#: resolution of the learned-energy image sent to the view (and of the exact training diagnostics)
+MODEL_GRID = 96
+#: data points and negative samples sent for drawing
+MAX_DRAWN_POINTS = 3000
+
+
+@dataclass(frozen=True)
+class TrainingSettings:
+    """What the training panel chooses; ``trainer_config()`` gives the core's :class:`TrainConfig`."""
+
+    method: str = "jarzynski"  # cd | pcd | jarzynski
+    kernel: str = "ula"
+    model: str = "gmm"  # gmm (trainable mixture) | mlp
+    components: int = 2
+    step_size: float = 0.05
+    leapfrog_steps: int = 5
+    cd_steps: int = 1
+    cd_reset: int = 1
+    walkers: int = 2000
+    data_size: int = 2000
+    data_file: str = ""  # empty: sample the data exactly from the current landscape
+    lr: float = 0.05
+    optimizer: str = "adam"
+    resample_threshold: float = 0.5
+    resampling: str = "systematic"
+    iterations: int = 0  # 0: until paused
+    seed: int = 0
+    device: str = "cpu"
+
+    def trainer_config(self) -> TrainConfig:
+        return TrainConfig(
+            method=self.method, kernel=self.kernel, step_size=float(self.step_size),
+            leapfrog_steps=int(self.leapfrog_steps), cd_steps=int(self.cd_steps), cd_reset=int(self.cd_reset),
+            walkers=int(self.walkers), optimizer=self.optimizer, lr=float(self.lr),
+            resample_threshold=float(self.resample_threshold), resampling=self.resampling, seed=int(self.seed),
+        ).validated()
+
+
+def initial_model(settings: TrainingSettings, box: Any, generator: torch.Generator, device: torch.device) -> Any:
+    """The starting model: a mixture with centres spread over the middle of the box, or a confined MLP.
+
+    Both are distributions with exact samples and log Z (Jarzynski starts from them).
+    """
+    if settings.model == "gmm":
+        m = int(settings.components)
+        if m < 1:
+            raise UserInputError(f"the mixture model needs at least 1 component, got {m}")
+        u = torch.rand((m, 2), generator=torch.Generator().manual_seed(int(settings.seed)), dtype=torch.float64)
+        lo = torch.tensor([box.xmin + box.width / 4, box.ymin + box.height / 4], dtype=torch.float64)
+        size = torch.tensor([box.width / 2, box.height / 2], dtype=torch.float64)
+        width = min(box.width, box.height) / 8
+        return MixtureEnergy(lo + size * u, widths=width, box=box, device=device)
+    if settings.model == "mlp":
+        return MLPModel(box, generator=torch.Generator().manual_seed(int(settings.seed)), device=device)
+    raise UserInputError(f"model must be gmm or mlp, got {settings.model!r}")
+
+
+class TrainingWorker(LoopWorker):
+    """Trains on ``landscape`` (or on ``settings.data_file``); one ``step`` = one training iteration."""
+
+    def __init__(self, run_id: int, settings: TrainingSettings, landscape: Landscape, landscape_version: int = 0) -> None:
+        super().__init__(run_id)
+        self.settings = settings
+        self.landscape = landscape
+        self.landscape_version = landscape_version
+        self.reference: Any = None
+        self.trainer: Trainer | None = None
+
+    def apply(self, key: str, value: Any) -> None:
+        if key == "config":
+            self.settings = value
+            if self.trainer is not None:
+                self.setup()
+        elif key == "landscape":
+            self.landscape, self.landscape_version = value
+            self.reference = None
+            if self.trainer is not None:
+                self.setup()  # a new target: training starts over
+        elif key == "reference":
+            if value.version == self.landscape_version:
+                self.reference = value
+        elif key == "speed":
+            self.max_steps_per_s = float(value)
+        else:
+            raise UserInputError(f"unknown training setting {key!r}")
+
+    def setup(self) -> None:
+        self.trainer = None
+        s = self.settings
+        cfg = s.trainer_config()
+        device = resolve_device(s.device)
+        gen = make_generator(s.seed, device)
+        box = self.landscape.box
+        if s.data_file:
+            data = torch.as_tensor(load_points(s.data_file), dtype=torch.float64)
+            target = None
+        else:
+            data = sample_landscape(self.landscape, int(s.data_size), torch.Generator().manual_seed(int(s.seed) + 1))
+            target = self.landscape
+        model = initial_model(s, box, gen, device)
+        diagnostics = GridDiagnostics(box, target, resolution=MODEL_GRID, device=device)
+        self.trainer = Trainer(model, data, cfg, diagnostics, generator=gen)
+        self.data = data[:MAX_DRAWN_POINTS].cpu().numpy().astype(np.float32)
+        xs = box.xmin + (np.arange(MODEL_GRID) + 0.5) * box.width / MODEL_GRID
+        ys = box.ymin + (np.arange(MODEL_GRID) + 0.5) * box.height / MODEL_GRID
+        gx, gy = np.meshgrid(xs, ys)
+        dtype = next(model.parameters()).dtype
+        self.grid = torch.as_tensor(np.stack([gx.ravel(), gy.ravel()], 1), dtype=dtype, device=device)
+        self.cell = (box.width / MODEL_GRID) * (box.height / MODEL_GRID)
+        self.steps_per_batch = 1
+        self._sent_iteration = -1
+
+    def advance(self, n: int) -> None:
+        limit = int(self.settings.iterations)
+        for _ in range(n):
+            if limit and self.trainer.iteration >= limit:
+                self.finish()
+                return
+            self.trainer.step()
+
+    def make_snapshot(self) -> RunSnapshot:
+        tr = self.trainer
+        box = self.landscape.box
+        pos = tr.walkers.detach()
+        n = int(pos.shape[0])
+        k = min(MAX_DRAWN_POINTS, n)
+        hist = walker_histogram(pos, box)
+        bins = hist.shape[0]
+        with torch.no_grad():
+            e = tr.model.energy(self.grid).double()  # (R*R,)
+            finite = torch.isfinite(e)
+            log_z = torch.logsumexp(torch.where(finite, -e, -math.inf), 0) + math.log(self.cell)
+            dens = torch.exp(-e - log_z).nan_to_num(0.0)
+            point_e = self.landscape.energy(pos[:k]).double()
+        model_energy = e.reshape(MODEL_GRID, MODEL_GRID).cpu().numpy().astype(np.float32)
+        walkers = WalkerSnapshot(
+            points=pos[:k].cpu().numpy().astype(np.float32),
+            point_energy=point_e.cpu().numpy().astype(np.float32),
+            hist=hist,
+            hist_x=(hist.sum(axis=0) * box.height / bins).astype(np.float32),
+            hist_y=(hist.sum(axis=1) * box.width / bins).astype(np.float32),
+            trails=np.zeros((0, 0, 2), dtype=np.float32),
+        )
+        extras = TrainingExtras(
+            data=self.data,
+            model_energy=model_energy,
+            model_density=dens.reshape(MODEL_GRID, MODEL_GRID).cpu().numpy().astype(np.float32),
+            iteration=tr.iteration,
+            model_spec=self._model_spec(model_energy),
+        )
+        return RunSnapshot(self.run_id, tr.iteration, n, self.steps_per_s, walkers, self._metrics(), extras)
+
+    def _model_spec(self, model_energy: np.ndarray) -> dict[str, Any]:
+        """How to rebuild the learned energy as a landscape (mixture exactly; MLP as a grid)."""
+        model = self.trainer.model
+        if isinstance(model, MixtureEnergy):
+            return {
+                "kind": "gmm",
+                "weights": model.mode_masses().astype(float),
+                "means": model.means.detach().cpu().numpy().astype(float).copy(),
+                "stds": np.exp(model.log_widths.detach().cpu().numpy().astype(float)),
+            }
+        return {"kind": "grid", "values": model_energy.astype(float)}
+
+    def _metrics(self) -> Metrics | None:
+        m = self.trainer.last_metrics
+        if m is None or m.iteration == self._sent_iteration:
+            return None
+        self._sent_iteration = m.iteration
+        exact_e = math.nan
+        mean_e = math.nan
+        if self.reference is not None:
+            exact_e = float(self.reference.reference.mean_energy)
+        with torch.no_grad():
+            e = self.landscape.energy(self.trainer.walkers.detach()).double()
+            ok = torch.isfinite(e)
+            if bool(ok.any()):
+                mean_e = float(e[ok].mean())
+        return Metrics(
+            step=m.iteration,
+            acceptance=m.acceptance,
+            mean_energy=mean_e,
+            mean_energy_exact=exact_e,
+            kl=m.kl,
+            fisher=m.fisher,
+            mode_weights=np.asarray(m.mode_weights, dtype=float).copy(),
+            mode_weights_true=np.asarray(m.mode_weights_true, dtype=float).copy(),
+            log_z_est=m.log_z_est,
+            log_z_exact=m.log_z_exact,
+            cross_entropy=m.cross_entropy,
+            cross_entropy_est=m.cross_entropy_est,
+            ess_fraction=m.ess_fraction,
+        )
