@@ -1,16 +1,11 @@
-"""GUI tests run off-screen unless an X server is there (``xvfb-run``: then the 3-D view is tested too)."""
+"""Fixtures for driving the real main window off-screen (the platform is set in tests/conftest.py)."""
 
 from __future__ import annotations
 
-import os
+import pytest
+from PySide6 import QtCore
 
-if not os.environ.get("DISPLAY"):
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-
-import pytest  # noqa: E402
-from PySide6 import QtCore  # noqa: E402
-
-from ebm_explorer.ui.app import configure_pyqtgraph  # noqa: E402
+from ebm_explorer.ui.app import configure_pyqtgraph
 
 
 @pytest.fixture
