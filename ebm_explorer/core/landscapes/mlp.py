@@ -15,14 +15,17 @@ from ebm_explorer.core.types import Box
 
 
 class MLPEnergy(torch.nn.Module, SpecLandscape):
-    """``U(x) = |x - c|^2 / (2 s^2) + f((x - c) / s)`` with ``f`` a SiLU MLP ``2 -> hidden -> 1``.
+    """``U(x) = |x - c|^2 / (2 s^2) + f((x - c) / L)`` with ``f`` a SiLU MLP ``2 -> hidden -> 1``.
 
-    The quadratic keeps ``exp(-U)`` normalisable whatever the network does near the data. With
-    ``zero_last=True`` (default) the output layer starts at zero, so at initialisation the model
-    is exactly ``N(c, s^2 I)``: ``log Z = log(2 pi s^2)`` (see :meth:`log_z_confinement`).
-    Weights are drawn from a generator seeded with ``seed`` (no global RNG). Parameters live
-    where the user puts them (``.to(...)``); inputs of another device/dtype are served by
-    converting the parameters on the fly, which autograd differentiates through.
+    The quadratic keeps ``exp(-U)`` normalisable whatever the network does (SiLU grows at most
+    linearly). With ``zero_last=True`` (default) the output layer starts at zero, so at
+    initialisation the model is exactly ``N(c, s^2 I)``: ``log Z = log(2 pi s^2)`` (see
+    :meth:`log_z_confinement`). ``L`` (``input_scale``, default ``s``) standardises the network's
+    input. Weights are drawn from ``generator``, or from one seeded with ``seed`` (no global RNG).
+    Parameters live where the user puts them (``dtype``/``device``, ``.to(...)``); inputs of another
+    device/dtype are served by converting the parameters on the fly, which autograd differentiates
+    through. The inherited :meth:`energy_and_grad` differentiates in ``x`` only, so sampling leaves
+    parameter ``.grad`` untouched.
     """
 
     name = "mlp"
@@ -36,9 +39,14 @@ class MLPEnergy(torch.nn.Module, SpecLandscape):
         box: Box | Sequence[float] | None = None,
         zero_last: bool = True,
         seed: int = 0,
+        input_scale: float | None = None,
+        generator: torch.Generator | None = None,
+        dtype: torch.dtype | None = None,
+        device: torch.device | str = "cpu",
     ) -> None:
         torch.nn.Module.__init__(self)
         s = as_float(confinement_std, "confinement_std", positive=True)
+        scale = s if input_scale is None else as_float(input_scale, "input_scale", positive=True)
         c = as_array(center, "center", (2,))
         sizes = [int(h) for h in hidden]
         if not sizes or any(h < 1 for h in sizes):
@@ -49,50 +57,42 @@ class MLPEnergy(torch.nn.Module, SpecLandscape):
         SpecLandscape.__init__(self, as_box(box))
         self.hidden = tuple(sizes)
         self.confinement_std = s
+        self.input_scale = scale
         self.center_xy = (float(c[0]), float(c[1]))
         self.zero_last = bool(zero_last)
-        self.seed = int(seed)
-        gen = torch.Generator().manual_seed(self.seed)
+        gen = torch.Generator().manual_seed(int(seed)) if generator is None else generator
+        dtype = torch.get_default_dtype() if dtype is None else dtype
         dims = [2, *sizes, 1]
         layers = []
         for i, (fan_in, fan_out) in enumerate(zip(dims[:-1], dims[1:])):
-            lin = torch.nn.utils.skip_init(torch.nn.Linear, fan_in, fan_out)  # no global-RNG draw
-            bound = 1.0 / math.sqrt(fan_in)  # torch's default Linear init, with our generator
-            last = i == len(dims) - 2
+            # skip_init: no draw from the global RNG
+            lin = torch.nn.utils.skip_init(torch.nn.Linear, fan_in, fan_out, dtype=dtype, device=device)
+            bound = 1.0 / math.sqrt(fan_in)  # torch's default Linear init, drawn (on the CPU) from our generator
             with torch.no_grad():
-                if last and self.zero_last:
-                    lin.weight.zero_()
-                    lin.bias.zero_()
-                else:
-                    lin.weight.copy_((torch.rand(fan_out, fan_in, generator=gen) * 2 - 1) * bound)
-                    lin.bias.copy_((torch.rand(fan_out, generator=gen) * 2 - 1) * bound)
+                for p in (lin.weight, lin.bias):
+                    if i == len(dims) - 2 and self.zero_last:
+                        p.zero_()
+                    else:
+                        p.copy_(torch.empty(p.shape, dtype=dtype).uniform_(-bound, bound, generator=gen))
             layers.append(lin)
         self.layers = torch.nn.ModuleList(layers)
 
-    def network(self, z: torch.Tensor) -> torch.Tensor:
-        """The MLP part ``f(z)`` on standardised inputs: ``(N, 2) -> (N,)``."""
-        h = z
+    def network(self, u: torch.Tensor) -> torch.Tensor:
+        """The MLP part ``f(u)`` on standardised inputs: ``(N, 2) -> (N,)``."""
+        h = u
         for i, lin in enumerate(self.layers):
-            h = F.linear(h, lin.weight.to(z.device, z.dtype), lin.bias.to(z.device, z.dtype))
+            h = F.linear(h, lin.weight.to(u.device, u.dtype), lin.bias.to(u.device, u.dtype))
             if i < len(self.layers) - 1:
                 h = F.silu(h)
         return h[:, 0]
 
     def energy(self, x: torch.Tensor) -> torch.Tensor:
-        c = torch.tensor(self.center_xy, dtype=x.dtype, device=x.device)
-        z = (x - c) / self.confinement_std
-        return 0.5 * (z * z).sum(1) + self.network(z)
+        d = x - torch.tensor(self.center_xy, dtype=x.dtype, device=x.device)
+        z = d / self.confinement_std
+        return 0.5 * (z * z).sum(1) + self.network(d / self.input_scale)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.energy(x)
-
-    def energy_and_grad(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Gradient in ``x`` only: ``autograd.grad`` with ``inputs=x`` leaves parameter ``.grad`` untouched."""
-        with torch.enable_grad():
-            xr = x.detach().requires_grad_(True)
-            e = self.energy(xr)
-            (g,) = torch.autograd.grad(e.sum(), xr)
-        return e.detach(), g.detach()
 
     def log_z_confinement(self) -> float:
         """``log Z`` of the confining Gaussian alone, ``log(2 pi s^2)``: exact while the output layer is zero."""
@@ -103,6 +103,7 @@ class MLPEnergy(torch.nn.Module, SpecLandscape):
             "kind": "mlp",
             "hidden": list(self.hidden),
             "confinement_std": self.confinement_std,
+            "input_scale": self.input_scale,
             "center": list(self.center_xy),
             "box": box_list(self.box),
             "state": {k: v.detach().cpu().double().numpy().tolist() for k, v in self.state_dict().items()},

@@ -17,6 +17,8 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from ebm_explorer.core.errors import UserInputError
 from ebm_explorer.core.landscapes._util import as_float
 from ebm_explorer.core.landscapes.base import Landscape, Tempered
@@ -31,7 +33,7 @@ _KEYS: dict[str, tuple[set[str], set[str]]] = {
     "formula": ({"expr", "box"}, set()),
     "gmm": ({"weights", "means"}, {"stds", "covs", "box"}),
     "grid": ({"box", "values"}, {"wall_strength"}),
-    "mlp": ({"hidden", "confinement_std", "center", "box", "state"}, set()),
+    "mlp": ({"hidden", "confinement_std", "center", "box", "state"}, {"input_scale"}),
 }
 
 
@@ -81,7 +83,8 @@ def landscape_from_spec(table: dict[str, Any]) -> Landscape:
                 raise UserInputError(f"[landscape] 'hidden' must be a list of integers, got {hidden!r}")
             if not isinstance(table["state"], dict):
                 raise UserInputError("[landscape] 'state' must be a table of parameter arrays")
-            mlp = MLPEnergy(hidden, table["confinement_std"], table["center"], table["box"])
+            mlp = MLPEnergy(hidden, table["confinement_std"], table["center"], table["box"],
+                            input_scale=table.get("input_scale"), dtype=torch.float64)  # lists are float64
             mlp.load_state_lists(table["state"])
             land = mlp
     else:

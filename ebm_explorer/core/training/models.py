@@ -1,9 +1,10 @@
 """Trainable energies: a Gaussian-mixture energy with closed-form log Z, and a confined MLP energy.
 
 Both are ``torch.nn.Module`` and :class:`~ebm_explorer.core.landscapes.base.Landscape`, so samplers
-and the grid reference work on them unchanged. Both start from a model whose exact samples and
-``log Z`` are known, which Jarzynski training needs (ALGORITHMS.md 2.3: ``A = 0`` and ``log Z_0``
-known at the start).
+and the grid reference work on them unchanged; the MLP is the landscape
+:class:`~ebm_explorer.core.landscapes.mlp.MLPEnergy` plus the training extras. Both start from a
+model whose exact samples and ``log Z`` are known, which Jarzynski training needs (ALGORITHMS.md
+2.3: ``A = 0`` and ``log Z_0`` known at the start).
 
 The trainer needs one thing beyond ``energy``: :meth:`TrainableEnergy.weighted_param_grad`, the
 parameter gradient of ``sum_i w_i U(x_i)`` in one pass (no per-walker Jacobians). The mixture
@@ -21,6 +22,7 @@ from torch import nn
 
 from ebm_explorer.core.errors import UserInputError
 from ebm_explorer.core.landscapes.base import Landscape
+from ebm_explorer.core.landscapes.mlp import MLPEnergy
 from ebm_explorer.core.types import Box
 
 __all__ = ["TrainableEnergy", "MixtureEnergy", "MLPModel", "stratified_counts"]
@@ -191,9 +193,6 @@ class MixtureEnergy(TrainableEnergy):
             g = torch.stack([(rv * d0).sum(0), (rv * d1).sum(0)], dim=1)  # (N, 2)
         return -lse, g
 
-    def weighted_param_grad(self, x: torch.Tensor, w: torch.Tensor) -> list[torch.Tensor]:
-        return self.energy_and_weighted_param_grad(x, w)[1]
-
     def energy_and_weighted_param_grad(self, x: torch.Tensor, w: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """``U(x)`` and the closed form of ``d/dtheta sum_i w_i U(x_i)`` in one pass.
 
@@ -247,13 +246,14 @@ class MixtureEnergy(TrainableEnergy):
         return a[comp] + torch.exp(log_s)[comp, None] * noise
 
 
-class MLPModel(TrainableEnergy):
-    """``U(x) = MLP((x - c) / L) + |x - c|^2 / (2 sigma^2)``: an MLP plus a fixed confining quadratic.
+class MLPModel(MLPEnergy, TrainableEnergy):
+    """The :class:`~ebm_explorer.core.landscapes.mlp.MLPEnergy` sized from a box, with what training needs.
 
-    The last layer starts at zero, so the initial model is exactly ``N(c, sigma^2 I)``: exact samples
-    and ``log Z_0 = log 2 pi sigma^2`` (Jarzynski's start). The MLP grows at most linearly (SiLU), so the
-    quadratic keeps ``exp(-U)`` integrable for every parameter value. ``c`` is the box centre,
-    ``L`` half the larger box side, and ``sigma`` defaults to a quarter of the smaller box side.
+    ``U(x) = MLP((x - c) / L) + |x - c|^2 / (2 sigma^2)``: ``c`` is the box centre, ``L`` half the
+    larger box side, and ``sigma`` defaults to a quarter of the smaller box side. The last layer
+    starts at zero, so the initial model is exactly ``N(c, sigma^2 I)``: exact samples and
+    ``log Z_0 = log 2 pi sigma^2`` (Jarzynski's start). Being an ``MLPEnergy``, a trained model is a
+    landscape and saves with :meth:`spec`.
     """
 
     name = "mlp_model"
@@ -264,50 +264,27 @@ class MLPModel(TrainableEnergy):
         box: Box,
         hidden: Sequence[int] = (64, 64),
         confinement_std: float | None = None,
-        generator: torch.Generator | None = None,  # CPU generator for the hidden-layer init
+        generator: torch.Generator | None = None,  # CPU generator for the hidden-layer init (default: seed 0)
         dtype: torch.dtype = torch.float64,
         device: torch.device | str = "cpu",
     ) -> None:
-        super().__init__(box)
-        if generator is None:  # a fixed default so that an MLP built without a generator is still reproducible
-            generator = torch.Generator().manual_seed(0)
-        sizes = [2, *[int(h) for h in hidden], 1]
-        if any(h < 1 for h in sizes):
-            raise UserInputError(f"hidden layer sizes must be positive, got {list(hidden)}")
-        layers: list[nn.Module] = []
-        for i in range(len(sizes) - 1):
-            lin = nn.Linear(sizes[i], sizes[i + 1], dtype=dtype, device=device)
-            bound = 1.0 / math.sqrt(sizes[i])
-            with torch.no_grad():
-                if i == len(sizes) - 2:
-                    lin.weight.zero_()
-                    lin.bias.zero_()
-                else:  # PyTorch's default init, drawn from the run's generator so runs are reproducible
-                    lin.weight.copy_(torch.empty_like(lin.weight, device="cpu").uniform_(-bound, bound, generator=generator))
-                    lin.bias.copy_(torch.empty_like(lin.bias, device="cpu").uniform_(-bound, bound, generator=generator))
-            layers.append(lin)
-            if i < len(sizes) - 2:
-                layers.append(nn.SiLU())
-        self.net = nn.Sequential(*layers)
-        sigma = float(confinement_std) if confinement_std is not None else min(box.width, box.height) / 4.0
-        if not math.isfinite(sigma) or sigma <= 0:
-            raise UserInputError(f"confinement std must be > 0, got {confinement_std!r}")
-        self.sigma = sigma
-        self.register_buffer("centre", torch.tensor([(box.xmin + box.xmax) / 2, (box.ymin + box.ymax) / 2],
-                                                    dtype=dtype, device=device))
-        self.scale = max(box.width, box.height) / 2.0
+        sigma = min(box.width, box.height) / 4.0 if confinement_std is None else confinement_std
+        centre = ((box.xmin + box.xmax) / 2, (box.ymin + box.ymax) / 2)
+        super().__init__(hidden, sigma, centre, box, zero_last=True, input_scale=max(box.width, box.height) / 2.0,
+                         generator=generator, dtype=dtype, device=device)
+
+    @property
+    def sigma(self) -> float:
+        """The confinement std: the initial model is ``N(c, sigma^2 I)``."""
+        return self.confinement_std
 
     def param_groups(self) -> dict[str, list[nn.Parameter]]:
-        return {"mlp": list(self.net.parameters())}
-
-    def energy(self, x: torch.Tensor) -> torch.Tensor:
-        c = self._like(self.centre, x)
-        u = (x - c) / self.scale
-        return self.net(u.to(self.centre.dtype)).squeeze(-1).to(x.dtype) + ((x - c) ** 2).sum(-1) / (2 * self.sigma**2)
+        return {"mlp": list(self.layers.parameters())}
 
     def initial_log_z(self) -> float:
-        return math.log(2.0 * math.pi * self.sigma**2)
+        return self.log_z_confinement()
 
     def initial_samples(self, n: int, generator: torch.Generator, stratified: bool = False) -> torch.Tensor:
-        c = self.centre
-        return c + self.sigma * torch.randn((n, 2), generator=generator, device=c.device, dtype=c.dtype)
+        p = self.layers[0].weight
+        c = torch.tensor(self.center_xy, dtype=p.dtype, device=p.device)
+        return c + self.sigma * torch.randn((n, 2), generator=generator, device=p.device, dtype=p.dtype)
