@@ -7,6 +7,12 @@ are compared per gradient evaluation (HMC does L per step; MH keeps the gradient
 
     python bench/bench_samplers.py                       # N = 1e3 ... 1e6 on cpu (+ cuda if present)
     python bench/bench_samplers.py --sizes 1e3 1e4 --steps 50 --json bench.json
+
+``--landscapes`` instead compares, preset by preset, the hand-written fast gradient with the generic
+autograd path of the same energy (``Landscape.energy_and_grad``) and with the naive baseline, all in
+the same process, for the samplers given by ``--samplers`` (default ULA):
+
+    python bench/bench_samplers.py --landscapes all --sizes 1e5 --threads 1 --json fast_paths.json
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from typing import Callable
 import torch
 
 from ebm_explorer import __version__
-from ebm_explorer.core.landscapes import make_landscape
+from ebm_explorer.core.landscapes import PRESETS, Landscape, make_landscape
 from ebm_explorer.core.samplers import SAMPLERS, SamplerParams, initial_positions
 
 STEP_SIZE = {"mh": 0.5, "ula": 0.01, "mala": 0.01, "hmc": 0.05}
@@ -103,6 +109,60 @@ def bench_one(device: torch.device, dtype: torch.dtype, n: int, steps: int, leap
     return rows
 
 
+class AutogradPath:
+    """A landscape forced onto the generic path: its energy differentiated by autograd every call."""
+
+    def __init__(self, land: Landscape) -> None:
+        self.land = land
+
+    def energy(self, x: torch.Tensor) -> torch.Tensor:
+        return self.land.energy(x)
+
+    def energy_and_grad(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return Landscape.energy_and_grad(self.land, x)
+
+
+def bench_landscapes(
+    device: torch.device, dtype: torch.dtype, n: int, steps: int, leapfrog: int, rounds: int,
+    names: list[str], samplers: list[str],
+) -> list[dict]:
+    """Per preset and sampler: fast path vs autograd path vs the naive baseline, gradient evaluations/s."""
+    gen = torch.Generator(device=device).manual_seed(0)
+    mixture = make_landscape("eight_gaussians")
+    base_step = baseline_ula(mixture, device, dtype, STEP_SIZE["ula"])
+    box = {"x": initial_positions("gaussian", n, mixture.box, gen, device, dtype)}
+
+    def run_base():
+        box["x"] = base_step(gen, box["x"])
+
+    base_rate = n * steps / timed(device, run_base, steps, rounds)
+    rows = [dict(method="baseline-ula", landscape="eight_gaussians", grad_evals_per_s=base_rate)]
+    for name in names:
+        land = make_landscape(name)
+        x0 = initial_positions("gaussian", n, land.box, gen, device, dtype)
+        for sname in samplers:
+            sampler = SAMPLERS[sname]
+            params = SamplerParams(step_size=STEP_SIZE[sname] * land.box.width / 6.0, leapfrog_steps=leapfrog)
+            grads_per_step = leapfrog if sname == "hmc" else 1
+            k = max(1, math.ceil(steps / grads_per_step))
+            rates = {}
+            for path, fn in (("fast", land), ("autograd", AutogradPath(land))):
+                holder = {"s": sampler.init(x0, fn)}
+
+                def run_ours():
+                    holder["s"] = sampler.step(gen, holder["s"], fn, params)[0]
+
+                rates[path] = n * k * grads_per_step / timed(device, run_ours, k, rounds)
+            rows.append(dict(
+                method=sname, landscape=name, grad_evals_per_s=rates["fast"],
+                autograd_grad_evals_per_s=rates["autograd"], fast_vs_autograd=rates["fast"] / rates["autograd"],
+                vs_baseline=rates["fast"] / base_rate, autograd_vs_baseline=rates["autograd"] / base_rate,
+            ))
+    for r in rows:
+        r.update(device=str(device), n=n, steps=steps)
+    return rows
+
+
 def default_steps(n: int) -> int:
     """Enough steps to time reliably, few enough to keep the whole default run to a minute or two."""
     return int(min(50, max(3, 1e6 // n)))
@@ -118,20 +178,44 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--dtype", choices=["float32", "float64"], default="float32")
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     ap.add_argument("--json", default=None, help="write the results here")
+    ap.add_argument("--landscapes", nargs="+", default=None,
+                    help="compare fast vs autograd path on these presets ('all' = every preset)")
+    ap.add_argument("--samplers", nargs="+", default=["ula"], choices=list(SAMPLERS),
+                    help="samplers for --landscapes (default: ula)")
     args = ap.parse_args(argv)
+    if args.landscapes == ["all"]:
+        args.landscapes = list(PRESETS)
+    for name in args.landscapes or []:
+        if name not in PRESETS:
+            ap.error(f"unknown landscape {name!r}; presets: {', '.join(PRESETS)}")
 
     if args.threads:
         torch.set_num_threads(args.threads)
     devices = args.devices or (["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"])
     dtype = getattr(torch, args.dtype)
     rows = []
-    print(f"{'device':6} {'N':>9} {'method':>13} {'steps':>6} {'walker-steps/s':>15} {'grad-evals/s':>13} {'x baseline':>10}")
+    if args.landscapes:
+        print(f"{'device':6} {'N':>9} {'landscape':>22} {'sampler':>7} {'fast grad/s':>12} {'autograd/s':>11} "
+              f"{'fast/autograd':>13} {'fast/baseline':>13} {'autograd/baseline':>17}")
+    else:
+        print(f"{'device':6} {'N':>9} {'method':>13} {'steps':>6} {'walker-steps/s':>15} {'grad-evals/s':>13} {'x baseline':>10}")
     for dev_name in devices:
         device = torch.device(dev_name)
         if device.type == "cuda" and not torch.cuda.is_available():
             print("cuda: not available, skipped")
             continue
         for n in (int(s) for s in args.sizes):
+            if args.landscapes:
+                steps = args.steps or default_steps(n)
+                for r in bench_landscapes(device, dtype, n, steps, args.leapfrog, args.rounds, args.landscapes, args.samplers):
+                    rows.append(r)
+                    if r["method"] == "baseline-ula":
+                        print(f"{r['device']:6} {n:>9} {'baseline (8 Gaussians)':>22} {'ula':>7} {r['grad_evals_per_s']:>12.3e}", flush=True)
+                        continue
+                    print(f"{r['device']:6} {n:>9} {r['landscape']:>22} {r['method']:>7} {r['grad_evals_per_s']:>12.3e} "
+                          f"{r['autograd_grad_evals_per_s']:>11.3e} {r['fast_vs_autograd']:>13.2f} {r['vs_baseline']:>13.2f} "
+                          f"{r['autograd_vs_baseline']:>17.2f}", flush=True)
+                continue
             for r in bench_one(device, dtype, n, args.steps or default_steps(n), args.leapfrog, args.rounds):
                 rows.append(r)
                 print(f"{r['device']:6} {n:>9} {r['method']:>13} {r['steps']:>6} {r['walker_steps_per_s']:>15.3e} "
@@ -141,7 +225,8 @@ def main(argv: list[str] | None = None) -> None:
             version=__version__, torch=torch.__version__, dtype=args.dtype, threads=torch.get_num_threads(),
             leapfrog=args.leapfrog, rounds=args.rounds, cpu=platform.processor() or platform.machine(), python=platform.python_version(),
             cuda=torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
-            date=datetime.now(timezone.utc).isoformat(timespec="seconds"), landscape="eight_gaussians",
+            date=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            landscapes=args.landscapes or ["eight_gaussians"], samplers=args.samplers if args.landscapes else list(SAMPLERS),
         )
         with open(args.json, "w") as fh:
             json.dump(dict(meta=meta, results=rows), fh, indent=1)

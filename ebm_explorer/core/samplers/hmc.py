@@ -12,7 +12,7 @@ import torch
 
 from ebm_explorer.core.samplers.base import Sampler, SamplerParams, SamplerState, StepInfo, init_state
 from ebm_explorer.core.samplers.integrators import leapfrog
-from ebm_explorer.core.samplers.proposal import accept_reject
+from ebm_explorer.core.samplers.proposal import accept_reject, squared_norm
 from ebm_explorer.core.types import EnergyFn
 
 __all__ = ["step", "SAMPLER"]
@@ -25,8 +25,8 @@ def step(
     q = state.position  # (N, 2)
     p = torch.randn(q.shape, generator=generator, device=q.device, dtype=q.dtype)  # exact refresh
     end = leapfrog(energy_fn, q, p, state.grad, params.step_size, params.leapfrog_steps, params.trace_walkers)
-    h_start = state.energy + 0.5 * (p**2).sum(dim=-1)  # (N,)
-    h_end = end.energy + 0.5 * (end.momentum**2).sum(dim=-1)
+    h_start = state.energy + 0.5 * squared_norm(p)  # (N,)
+    h_end = end.energy + 0.5 * squared_norm(end.momentum)
     energy_error = h_end - h_start
     proposal = SamplerState(end.position, end.energy, end.grad)
     new_state, accepted, log_ratio = accept_reject(generator, -energy_error, state, proposal)

@@ -10,6 +10,8 @@ import math
 
 import torch
 
+from ebm_explorer.core.samplers.proposal import squared_norm
+
 __all__ = ["langevin_move", "langevin_log_kernel"]
 
 
@@ -25,4 +27,4 @@ def langevin_log_kernel(
     to: torch.Tensor, frm: torch.Tensor, grad_frm: torch.Tensor, step_size: float
 ) -> torch.Tensor:
     """``log q(frm -> to)`` up to the constant that cancels in MH ratios: ``-|to - frm + h grad U(frm)|^2 / 4h``."""
-    return -((to - frm + step_size * grad_frm) ** 2).sum(dim=-1) / (4.0 * step_size)
+    return -squared_norm(to - frm + step_size * grad_frm) / (4.0 * step_size)

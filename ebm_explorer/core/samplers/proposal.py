@@ -12,14 +12,30 @@ import torch
 
 from ebm_explorer.core.samplers.base import SamplerState
 
-__all__ = ["safe_log_ratio", "accept_reject"]
+__all__ = ["finite_rows", "squared_norm", "safe_log_ratio", "accept_reject"]
+
+
+def finite_rows(position: torch.Tensor, energy: torch.Tensor) -> torch.Tensor:
+    """``(N,)`` bool: the walker's energy and both coordinates are finite.
+
+    ``c - c`` is exactly 0 for a finite ``c`` and NaN otherwise, so one ``isfinite`` of
+    ``energy + (x - x) + (y - y)`` covers all three; an ``(N, 2)`` ``isfinite(...).all(-1)`` costs ~10x
+    more on CPU (a reduction over a length-2 axis).
+    """
+    x, y = position[:, 0], position[:, 1]
+    return torch.isfinite(energy + (x - x) + (y - y))
+
+
+def squared_norm(v: torch.Tensor) -> torch.Tensor:
+    """``|v|^2`` per row of ``(N, 2)``: bitwise equal to ``(v ** 2).sum(-1)`` and ~10x cheaper on CPU."""
+    sq = v * v
+    return sq[:, 0] + sq[:, 1]
 
 
 def safe_log_ratio(log_ratio: torch.Tensor, proposal: SamplerState) -> torch.Tensor:
     """``log_ratio`` with ``-inf`` wherever it is NaN or the proposal is not finite: ``(N,)``."""
-    finite = torch.isfinite(proposal.energy) & torch.isfinite(proposal.position).all(dim=-1)
-    log_ratio = torch.where(torch.isnan(log_ratio), -torch.inf, log_ratio)
-    return torch.where(finite, log_ratio, -torch.inf)
+    ok = finite_rows(proposal.position, proposal.energy) & (log_ratio == log_ratio)  # NaN != NaN
+    return torch.where(ok, log_ratio, -torch.inf)
 
 
 def accept_reject(

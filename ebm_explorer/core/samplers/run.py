@@ -13,6 +13,7 @@ import torch
 
 from ebm_explorer.core.errors import UserInputError
 from ebm_explorer.core.samplers.base import Sampler, SamplerParams, SamplerState, StepInfo
+from ebm_explorer.core.samplers.proposal import finite_rows
 from ebm_explorer.core.samplers.registry import validate_params
 from ebm_explorer.core.types import EnergyFn
 
@@ -33,7 +34,7 @@ class ChainResult(NamedTuple):
 
 def finite_walkers(state: SamplerState) -> torch.Tensor:
     """``(N,)`` bool: walkers whose position and energy are finite."""
-    return torch.isfinite(state.position).all(dim=-1) & torch.isfinite(state.energy)
+    return finite_rows(state.position, state.energy)
 
 
 def run_chain(
