@@ -9,20 +9,32 @@ __all__ = ["register", "run"]
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("gui", help="open the desktop explorer (default command)",
-                              description="Open the desktop explorer on the default scene; it starts running at once.")
+                              description="Open the desktop explorer on the default scene (or on SCENE); it starts "
+                                          "running at once.")
+    p.add_argument("scene", nargs="?", default=None,
+                   help="a scene file (SCENE.toml) or a built-in scene by number (1-5) or name to open on")
     p.add_argument("--paused", action="store_true", help="open without starting the run")
+    p.add_argument("--presenter", action="store_true", help="start in presenter mode (full screen, F11 leaves)")
     p.add_argument("--reset-settings", action="store_true", help="ignore the saved window layout and choices")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from ebm_explorer.scenes import resolve_scene
+
+    scene_arg = getattr(args, "scene", None)
+    scene, warnings = resolve_scene(scene_arg) if scene_arg else (None, [])  # bad file: a message, no window
     from ebm_explorer.ui.app import make_app
     from ebm_explorer.ui.main_window import MainWindow
 
+    autostart = not getattr(args, "paused", False)
     app = make_app()
-    window = MainWindow(autostart=not getattr(args, "paused", False),
-                        restore=not getattr(args, "reset_settings", False))
+    window = MainWindow(autostart=autostart and scene is None, restore=not getattr(args, "reset_settings", False))
     window.show()
+    if scene is not None:
+        window.scenes.apply(scene, warnings, start=autostart)
+    if getattr(args, "presenter", False):
+        window.presenter.set_enabled(True)
     try:
         return int(app.exec())
     finally:

@@ -2,8 +2,9 @@
 
 Scenes: ``default`` (the app as it opens), ``editor`` (a landscape drawn with the brush),
 ``training`` (Jarzynski training live), ``compare`` (four samplers side by side), ``3d`` (the energy
-surface; needs an OpenGL context, e.g. under ``xvfb-run``). Settings are kept in a temporary file, so
-screenshots never read or change the user's saved layout.
+surface; needs an OpenGL context, e.g. under ``xvfb-run``), or a built-in lecture scene by number or name
+(``--scene 3``); ``--presenter`` shows it in presenter mode at the window size. Settings are kept in a
+temporary file, so screenshots never read or change the user's saved layout.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import argparse
 import math
 import os
 import tempfile
+
 
 from ebm_explorer.core.atomic import atomic_path
 from ebm_explorer.core.errors import UserInputError
@@ -24,7 +26,9 @@ SCENES = ("default", "editor", "training", "compare", "3d")
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("screenshot", help="run the app off-screen for S seconds and save the window",
                               description=__doc__.splitlines()[0])
-    p.add_argument("--scene", default="default", choices=SCENES, help="what to show (default: default)")
+    p.add_argument("--scene", default="default",
+                   help=f"what to show: {', '.join(SCENES)}, or a built-in lecture scene 1-5 (default: default)")
+    p.add_argument("--presenter", action="store_true", help="presenter mode (large fonts, controls hidden)")
     p.add_argument("--seconds", type=float, default=4.0, help="how long the run animates before the picture")
     p.add_argument("--out", required=True, help="PNG file to write")
     p.add_argument("--size", nargs=2, type=int, default=(1600, 950), metavar=("W", "H"), help="window size")
@@ -39,17 +43,28 @@ def setup_scene(window, scene: str) -> None:  # noqa: ANN001 - MainWindow (impor
         ed = window.editor
         window.tabs.setCurrentIndex(0)
         ed.tabs.setCurrentIndex(2)  # Draw
-        ed.clear_grid()
+        # start from the default mixture (confined: no mass at the box edge), then dig a third well and
+        # raise a hill with the brush, as a user would; shown as the energy U being edited
+        from PySide6 import QtCore
+
+        loop = QtCore.QEventLoop()
+        for _ in range(600):
+            if window.model.reference is not None:
+                break
+            QtCore.QTimer.singleShot(50, loop.quit)
+            loop.exec()
+        ed.grid_from_current()
+        window.background.setCurrentIndex(window.background.findData("energy"))
         ed.tool.setCurrentIndex(ed.tool.findData("dig"))
-        ed.radius.setValue(1.0)
-        ed.strength.setValue(0.5)
-        for i in range(28):  # a ring of wells and a deep well inside: drawn as a user would
-            t = 2 * math.pi * i / 28
-            ed.paint(1.8 * math.cos(t), 1.8 * math.sin(t))
-        for _ in range(6):
-            ed.paint(0.0, 0.0)
-        ed.tool.setCurrentIndex(ed.tool.findData("raise"))
-        ed.paint(-1.3, 1.3)
+        ed.radius.setValue(2.2)
+        ed.strength.setValue(2.0)
+        for _ in range(4):
+            ed.paint(0.0, 3.0)
+        ed.tool.setCurrentIndex(ed.tool.findData("raise"))  # and a hill between the two old wells
+        ed.radius.setValue(1.6)
+        ed.strength.setValue(1.5)
+        for _ in range(2):
+            ed.paint(0.0, -1.5)
         ed.commit_grid()
     elif scene == "training":
         window.tabs.setCurrentIndex(2)
@@ -64,7 +79,16 @@ def setup_scene(window, scene: str) -> None:  # noqa: ANN001 - MainWindow (impor
         if window.gl_reason is not None:
             raise UserInputError(f"the 3d scene needs OpenGL: {window.gl_reason} (run under xvfb-run)")
     else:
-        raise UserInputError(f"unknown scene {scene!r}: choose one of {', '.join(SCENES)}")
+        from ebm_explorer.scenes import builtin_scene_path, list_builtin_scenes
+
+        try:
+            builtin_scene_path(scene)
+        except UserInputError:
+            lectures = ", ".join(f"{n} ({name})" for n, name, _p in list_builtin_scenes())
+            raise UserInputError(f"unknown scene {scene!r}: choose one of {', '.join(SCENES)}, "
+                                 f"or a lecture scene: {lectures}") from None
+        window.scenes.open_builtin(scene, start=True)
+        return
     window.run()
 
 
@@ -87,6 +111,8 @@ def run(args: argparse.Namespace) -> int:
         window.show()
         try:
             setup_scene(window, args.scene)
+            if getattr(args, "presenter", False):
+                window.presenter.set_enabled(True, fullscreen=False)
             loop = QtCore.QEventLoop()
             QtCore.QTimer.singleShot(int(args.seconds * 1000), loop.quit)
             loop.exec()

@@ -5,6 +5,13 @@ loop) only pushes the newest reference and snapshot into them. Walkers are drawn
 there are few and as their live histogram image (under the exact contours) when there are many.
 Mouse interaction goes through a small handler object (place start points, brush, mixture editing)
 so that the view itself knows nothing of editing.
+
+The aspect ratio stays locked (x and y are the same coordinate with the same units: circles, HMC
+paths and gradients must look like what they are), and instead the plot is laid out to the box's
+shape: :meth:`LandscapeView._fit_layout` pads the layout so that the view box has the box's aspect
+ratio, so the landscape fills the plot and the marginals hug it whatever the widget's shape.
+Axes are cached as pixmaps (their text costs more to paint than the data) and the marginals have
+fixed ranges, so a frame repaints only the data that changed.
 """
 
 from __future__ import annotations
@@ -13,11 +20,12 @@ from typing import Any, Callable, Protocol
 
 import numpy as np
 import pyqtgraph as pg
+import shiboken6
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from ebm_explorer.workers.messages import ReferenceReady, RunSnapshot
 
-__all__ = ["LandscapeView", "ViewHandler", "POINTS_LIMIT", "RUN_COLOURS"]
+__all__ = ["LandscapeView", "ViewHandler", "PointCloud", "POINTS_LIMIT", "RUN_COLOURS"]
 
 #: at most this many walkers are drawn as points in "auto" mode; more become a density image
 POINTS_LIMIT = 3000
@@ -25,6 +33,72 @@ POINTS_LIMIT = 3000
 RUN_COLOURS = ["#4cc9f0", "#f72585", "#b5e48c", "#ffb703"]
 
 _CMAPS = {"density": "viridis", "energy": "magma", "walkers": "inferno", "learned": "viridis"}
+
+
+class PointCloud(pg.GraphicsObject):
+    """Many identical points drawn by one ``QPainter.drawPoints`` (a square cosmetic pen: a fixed size in pixels).
+
+    ``ScatterPlotItem`` keeps a style per point and builds an atlas key for every point on each
+    ``setData`` (about 1 ms per 1000 points on a busy core, on the UI thread, every frame); walkers
+    all look alike, so one pen does. Offers ``opts["size"]``/``setSize`` like a scatter item.
+    """
+
+    def __init__(self, size: float, colour: Any) -> None:
+        super().__init__()
+        self.opts = {"size": float(size)}
+        self._pen = QtGui.QPen(QtGui.QColor(colour))
+        self._pen.setCosmetic(True)
+        self._pen.setCapStyle(QtCore.Qt.PenCapStyle.SquareCap)  # round caps cost a path per point
+        self._poly = QtGui.QPolygonF()
+        self._pos = np.zeros((0, 2))
+        self._rect = QtCore.QRectF()
+
+    def setSize(self, size: float) -> None:  # noqa: N802 - pyqtgraph naming
+        self.opts["size"] = float(size)
+        self.prepareGeometryChange()
+        self.update()
+
+    def setBrush(self, brush: Any) -> None:  # noqa: N802 - pyqtgraph naming
+        self._pen.setColor(pg.mkBrush(brush).color())
+        self.update()
+
+    def setData(self, pos: np.ndarray) -> None:  # noqa: N802 - pyqtgraph naming
+        pos = np.asarray(pos, dtype=np.float64).reshape(-1, 2)
+        if pos.size and not np.isfinite(pos).all():
+            pos = pos[np.isfinite(pos).all(axis=1)]
+        self.prepareGeometryChange()
+        self._poly = pg.functions.create_qpolygonf(len(pos))
+        if len(pos):
+            pg.functions.ndarray_from_qpolygonf(self._poly)[:] = pos
+            lo, hi = pos.min(axis=0), pos.max(axis=0)
+            self._rect = QtCore.QRectF(lo[0], lo[1], hi[0] - lo[0], hi[1] - lo[1])
+        else:
+            self._rect = QtCore.QRectF()
+        self._pos = pos
+        self.update()
+
+    def points(self) -> np.ndarray:
+        """The points drawn ``(n, 2)`` (tests)."""
+        return self._pos
+
+    def dataBounds(self, ax: int, frac: float = 1.0, orthoRange: Any = None) -> Any:  # noqa: N802
+        if not len(self._pos):
+            return None
+        return [float(self._pos[:, ax].min()), float(self._pos[:, ax].max())]
+
+    def boundingRect(self) -> QtCore.QRectF:  # noqa: N802 - Qt naming
+        if self._rect.isNull() and not len(self._pos):
+            return QtCore.QRectF()
+        px, py = self.pixelSize() if self.getViewBox() is not None else (0.0, 0.0)
+        r = self.opts["size"]
+        return self._rect.adjusted(-r * px, -r * py, r * px, r * py)
+
+    def paint(self, p: QtGui.QPainter, *args: Any) -> None:
+        if not len(self._pos):
+            return
+        self._pen.setWidthF(self.opts["size"])
+        p.setPen(self._pen)
+        p.drawPoints(self._poly)
 
 
 class ViewHandler(Protocol):
@@ -112,6 +186,13 @@ class LandscapeView(pg.GraphicsLayoutWidget):
             self.addItem(self.right, row=1, col=1)
         self.plot.setLabel("bottom", "x")
         self.plot.setLabel("left", "y")
+        self._box: Any = None  # the box the layout is fitted to
+        self._fitting = False
+        self._fit_passes = 0
+        self._fit_timer = QtCore.QTimer(self)
+        self._fit_timer.setSingleShot(True)
+        self._fit_timer.setInterval(0)
+        self._fit_timer.timeout.connect(self._fit_layout)
 
         self.image = pg.ImageItem(axisOrder="row-major")
         self.plot.addItem(self.image)
@@ -120,13 +201,18 @@ class LandscapeView(pg.GraphicsLayoutWidget):
         self.addItem(self.colorbar, row=1, col=2 if marginals else 1)
 
         self.contours = pg.PlotDataItem(pen=pg.mkPen((255, 255, 255, 120), width=1), connect="finite")
-        self.trails = pg.PlotDataItem(pen=pg.mkPen("#ffb703", width=1.5), connect="finite")
-        self.walkers = pg.ScatterPlotItem(size=3, pen=None, brush=pg.mkBrush(colour))
-        self.data_points = pg.ScatterPlotItem(size=4, pen=None, brush=pg.mkBrush(255, 255, 255, 150))
-        self.negatives = pg.ScatterPlotItem(size=3, pen=None, brush=pg.mkBrush("#fb8500"))
+        self.trails = pg.PlotDataItem(pen=pg.mkPen((255, 183, 3, 170), width=1.2), connect="finite",
+                                     skipFiniteCheck=True)
+        self.walkers = PointCloud(3, colour)
+        self.data_points = PointCloud(3, QtGui.QColor(255, 255, 255, 150))
+        self.negatives = PointCloud(3, "#fb8500")
         self.hmc_path = pg.PlotDataItem(pen=pg.mkPen("#00f5d4", width=2), symbol="o", symbolSize=4,
                                         symbolBrush="#00f5d4", symbolPen=None)
         self.proposal = pg.PlotDataItem(pen=pg.mkPen("#38b000", width=2.5))
+        # accepted / rejected styles made once: a new brush per frame would re-render the symbol atlas
+        self._proposal_pens = {True: pg.mkPen("#38b000", width=2.5), False: pg.mkPen("#e63946", width=2.5)}
+        self._proposal_brushes = {True: pg.mkBrush("#38b000"), False: pg.mkBrush("#e63946")}
+        self._proposal_shown: bool | None = None
         self.proposal_end = pg.ScatterPlotItem(size=10, pen=pg.mkPen("w", width=1), brush=pg.mkBrush("#38b000"))
         self.selected = pg.ScatterPlotItem(size=9, pen=pg.mkPen("w", width=1.5), brush=pg.mkBrush(0, 0, 0, 0))
         self.start_marker = pg.ScatterPlotItem(size=16, symbol="+", pen=pg.mkPen("#ff006e", width=2.5))
@@ -146,8 +232,12 @@ class LandscapeView(pg.GraphicsLayoutWidget):
         if marginals:
             fill = QtGui.QColor(colour)
             fill.setAlpha(90)
-            self.hist_x = pg.PlotDataItem(stepMode="center", fillLevel=0, brush=fill, pen=pg.mkPen(colour))
-            self.hist_y = pg.BarGraphItem(x0=[0], y0=[0], width=[0], height=[0], brush=fill, pen=pg.mkPen(colour))
+            self.hist_x = pg.PlotDataItem(stepMode="center", fillLevel=0, brush=fill, pen=pg.mkPen(colour),
+                                          skipFiniteCheck=True)
+            # the y marginal is the same step curve drawn with x and y swapped (a transform, not 128 bars)
+            self.hist_y = pg.PlotDataItem(stepMode="center", fillLevel=0, brush=fill, pen=pg.mkPen(colour),
+                                          skipFiniteCheck=True)
+            self.hist_y.setTransform(QtGui.QTransform(0, 1, 1, 0, 0, 0))
             self.exact_x = pg.PlotDataItem(pen=pg.mkPen("w", width=1.5, style=QtCore.Qt.PenStyle.DashLine))
             self.exact_y = pg.PlotDataItem(pen=pg.mkPen("w", width=1.5, style=QtCore.Qt.PenStyle.DashLine))
             self.top.addItem(self.hist_x)
@@ -167,6 +257,17 @@ class LandscapeView(pg.GraphicsLayoutWidget):
         self._hover_lookup: Callable[[float, float], str] | None = None
         self.scene().sigMouseMoved.connect(self._on_mouse_moved)
         self.showing_histogram = False
+        for plot in (self.plot, self.top, self.right):
+            if plot is not None:
+                for name in ("left", "bottom", "top", "right"):
+                    plot.getAxis(name).setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self.colorbar.axis.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self.colorbar.axis.enableAutoSIPrefix(False)  # densities read 0.12, not "120 (x0.001)"
+        # fixed axis widths: new levels or ranges must not reflow the layout (it would move under the mouse)
+        self.colorbar.axis.setWidth(52)
+        self.plot.getAxis("left").setWidth(34)
+        # the contours change only with the landscape: paint them from a pixmap, not from the path each frame
+        self.contours.curve.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
     # ---- inputs (any time; drawn on the next frame) --------------------------------------
     @property
@@ -183,7 +284,15 @@ class LandscapeView(pg.GraphicsLayoutWidget):
         self._override_energy = None
         if first:
             b = ref.reference.box
+            self._box = b
+            self._fit_passes = 0
+            self._fit_layout()
             self.plot.setRange(xRange=(b.xmin, b.xmax), yRange=(b.ymin, b.ymax), padding=0.02)
+        if self.top is not None:
+            # fixed marginal ranges (the exact marginal with head room): no axis re-layout per frame
+            r = ref.reference
+            self.top.setYRange(0, 1.3 * float(np.max(r.marginal_x)), padding=0)
+            self.right.setXRange(0, 1.3 * float(np.max(r.marginal_y)), padding=0)
 
     def set_snapshot(self, snap: RunSnapshot | None) -> None:
         self._snap = snap
@@ -221,6 +330,8 @@ class LandscapeView(pg.GraphicsLayoutWidget):
 
     # ---- drawing (draw loop only) --------------------------------------------------------
     def draw(self) -> bool:
+        if not self.isVisible():
+            return False  # hidden (another page of the stack): the newest data is drawn when shown
         drew = False
         snap = self._snap
         many = snap is not None and self._use_histogram(snap.n_walkers)
@@ -309,10 +420,13 @@ class LandscapeView(pg.GraphicsLayoutWidget):
         else:
             self.trails.setData([], [])
         if w.proposal_to is not None and w.proposal_from is not None:
-            colour = "#38b000" if w.proposal_accepted else "#e63946"
+            acc = bool(w.proposal_accepted)
             seg = np.stack([w.proposal_from, w.proposal_to])
-            self.proposal.setData(seg[:, 0], seg[:, 1], pen=pg.mkPen(colour, width=2.5))
-            self.proposal_end.setData(pos=w.proposal_to[None, :], brush=pg.mkBrush(colour))
+            if acc != self._proposal_shown:
+                self.proposal.setPen(self._proposal_pens[acc])
+                self._proposal_shown = acc
+            self.proposal.setData(seg[:, 0], seg[:, 1])
+            self.proposal_end.setData(pos=w.proposal_to[None, :], brush=self._proposal_brushes[acc])
         else:
             self.proposal.setData([], [])
             self.proposal_end.setData(pos=empty)
@@ -336,10 +450,53 @@ class LandscapeView(pg.GraphicsLayoutWidget):
             ex = np.linspace(b.xmin, b.xmax, bins + 1)
             ey = np.linspace(b.ymin, b.ymax, bins + 1)
             self.hist_x.setData(ex, w.hist_x)
-            self.hist_y.setOpts(x0=np.zeros(bins), y0=ey[:-1], width=w.hist_y, height=np.diff(ey))
+            self.hist_y.setData(ey, w.hist_y)
 
     def _redraw_hist_image(self, hist: np.ndarray) -> None:
         self.image.setImage(hist, autoLevels=False)
+
+    # ---- layout: the plot takes the box's shape ------------------------------------------
+    def resizeEvent(self, event: QtGui.QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if hasattr(self, "_fit_timer"):  # pyqtgraph resizes once inside its own __init__
+            self._fit_passes = 0
+            self._fit_timer.start(0)  # after Qt has laid the items out at the new size
+
+    def _fit_layout(self) -> None:
+        """Pad the layout so that the view box has the box's aspect ratio (no wasted area around the box).
+
+        The padding is measured from the laid-out view box (the layout is activated first, so its
+        geometry is current): axis widths, titles and marginals need no estimates.
+        """
+        if self._box is None or self._fitting or not shiboken6.isValid(self.ci.layout):
+            return  # (a pass scheduled just before the widget was deleted finds its layout gone)
+        self._fitting = True
+        try:
+            lay = self.ci.layout
+            lay.activate()
+            vb = self._vb.size()
+            vw, vh = float(vb.width()), float(vb.height())
+            base = 2.0
+            left, _top, _right, bottom = lay.getContentsMargins()
+            extra_x, extra_y = max(left - base, 0.0), max(bottom - base, 0.0) / 2
+            full_w, full_h = vw + 2 * extra_x, vh + 2 * extra_y  # the view box without any padding
+            if full_w < 60 or full_h < 60:
+                return
+            ratio = self._box.width / self._box.height  # wanted width / height of the view box
+            new_x = min(max((full_w - full_h * ratio) / 2, 0.0), (full_w - 50) / 2)
+            new_y = min(max((full_h - full_w / ratio) / 2, 0.0), (full_h - 50) / 2)
+            if abs(new_x - extra_x) < 1.5 and abs(new_y - extra_y) < 1.5:
+                return
+            # centred across, top-aligned down: when the widget's height changes (a banner above it
+            # appears) the plot stays where it is under the mouse, with the same scale
+            self.ci.setContentsMargins(base + new_x, base, base + new_x, base + 2 * new_y)
+            lay.activate()
+            # axis labels may change width with the new range: check again, a few passes at most
+            self._fit_passes += 1
+            if self._fit_passes < 4:
+                self._fit_timer.start(0)
+        finally:
+            self._fitting = False
 
     # ---- mouse-over readout --------------------------------------------------------------
     def _on_mouse_moved(self, scene_pos: QtCore.QPointF) -> None:

@@ -16,7 +16,12 @@ from ebm_explorer.ui.draw_loop import DrawLoop
 from ebm_explorer.ui.editor_panel import EditorPanel
 from ebm_explorer.ui.landscape_view import RUN_COLOURS, LandscapeView
 from ebm_explorer.ui.metrics_panel import MAX_RUNS, MetricsPanel
+from ebm_explorer.ui.export_actions import ExportController
 from ebm_explorer.ui.panels import ComparePanel, SamplerPanel, TrainingPanel
+from ebm_explorer.ui.presenter import PresenterMode
+from ebm_explorer.ui.autosave import AutosaveController
+from ebm_explorer.ui.robustness import RobustnessController
+from ebm_explorer.ui.scene_actions import SceneController
 from ebm_explorer.ui.surface_view import SurfaceView, gl_unavailable_reason
 from ebm_explorer.workers.messages import JobDone, ReferenceReady, RunSnapshot, RunState, WorkerError
 from ebm_explorer.workers.sampling_worker import SamplingConfig
@@ -167,6 +172,13 @@ class MainWindow(QtWidgets.QMainWindow):
         self.draw_loop.add(self.metrics)
         self.draw_loop.frame_drawn.connect(self._update_status)
         self._update_handler()
+        # scenes (File/Scenes menus), presenter mode (F11) and export/recording (File > Export)
+        self.scenes = SceneController(self)
+        self.presenter = PresenterMode(self)
+        self.exporter = ExportController(self)
+        # degenerate landscapes, blown-up walkers, device fallbacks (banner, wall, counter); autosave
+        self.robustness = RobustnessController(self)
+        self.autosave = AutosaveController(self, enabled=restore)  # off for screenshots (restore=False)
 
         self.resize(1600, 950)
         self.default_layout()
@@ -313,6 +325,9 @@ class MainWindow(QtWidgets.QMainWindow):
     # ---- runs ----------------------------------------------------------------------------
     def specs(self) -> list[RunSpec]:
         s, t = self.sampler_panel.config(), self.training_panel.settings()
+        scene_runs = self.scenes.runs_override() if hasattr(self, "scenes") else None
+        if scene_runs is not None:  # a scene's own run recipes, until a setting is changed
+            return scene_runs
         if self.compare:
             return [RunSpec(label, kind, sc, tc) for label, kind, sc, tc in self.compare_panel.build(s, t)]
         if self.mode == "train":
@@ -574,6 +589,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self._closing = True
         self.save_settings()
         self.draw_loop.stop()
+        self.exporter.shutdown()
+        self.autosave.clean_exit()
         self.model.shutdown()
 
 

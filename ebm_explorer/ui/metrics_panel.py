@@ -2,6 +2,12 @@
 
 All curves are created once (one per run slot and series); :meth:`MetricsPanel.draw` copies the
 histories into them when new points arrived. Runs in compare mode overlay in the same plots.
+
+Repainting eight plots with axes costs more than the landscape, so the panels are refreshed at most
+``1 / REDRAW_INTERVAL_S`` times per second and a refresh is spread over several frames
+(``PLOTS_PER_FRAME`` plots each), which keeps every frame short. Axes are cached as pixmaps. The
+histogram divergences of even perfect samples are not zero: the iid noise floor is drawn dotted.
+Plots whose quantity only exists during training show a centred note instead of an empty axis.
 """
 
 from __future__ import annotations
@@ -10,7 +16,7 @@ import time
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from ebm_explorer.ui.history import MetricsHistory
 from ebm_explorer.ui.landscape_view import RUN_COLOURS
@@ -20,26 +26,38 @@ __all__ = ["MetricsPanel", "MAX_RUNS", "MAX_MODES"]
 MAX_RUNS = 4
 #: mode-weight lines are drawn for at most this many modes (bars show them all)
 MAX_MODES = 12
-#: the panels repaint at most this often
-REDRAW_INTERVAL_S = 0.25
+#: the panels refresh at most this often
+REDRAW_INTERVAL_S = 0.5
+#: plots updated per draw-loop frame during a refresh (bounds the UI-thread time of one frame)
+PLOTS_PER_FRAME = 1
 
 _DASH = QtCore.Qt.PenStyle.DashLine
 _DOT = QtCore.Qt.PenStyle.DotLine
+_DASHDOT = QtCore.Qt.PenStyle.DashDotLine
 
 # plot key -> (title, [(series key, history field, line style)]); "exact" series are drawn white
 _PLOTS = {
-    "energy": ("Mean energy  (dashed: exact E[U])", [("mean_energy", "mean_energy", None),
+    "energy": ("Mean energy (dashed: exact E[U])", [("mean_energy", "mean_energy", None),
                                                      ("mean_energy_exact", "mean_energy_exact", "exact")]),
     "acceptance": ("Acceptance rate", [("acceptance", "acceptance", None)]),
-    "ess": ("ESS (bulk, x; 32 chains x 400 steps)  /  Jarzynski ESS/N", [("ess", "ess", None),
+    "ess": ("Bulk ESS of x (32 chains); ESS/N dotted", [("ess", "ess", None),
                                                                          ("ess_fraction", "ess_fraction", _DOT)]),
-    "divergence": ("Divergence to exact: KL solid, TV dashed, Fisher dotted",
-                   [("kl", "kl", None), ("tv", "tv", _DASH), ("fisher", "fisher", _DOT)]),
+    "divergence": ("KL solid · TV dashed · Fisher dash-dot",
+                   [("kl", "kl", None), ("tv", "tv", _DASH), ("fisher", "fisher", _DASHDOT),
+                    ("kl_expected", "kl_expected", "floor"), ("tv_expected", "tv_expected", "floor")]),
     "logz": ("log Z: estimate solid, exact dashed", [("log_z_est", "log_z_est", None),
                                                      ("log_z_exact", "log_z_exact", "exact")]),
-    "cross_entropy": ("Cross-entropy: exact solid, estimate dashed",
+    "cross_entropy": ("Cross-entropy: exact solid, est. dashed",
                       [("cross_entropy", "cross_entropy", None), ("cross_entropy_est", "cross_entropy_est", _DASH)]),
 }
+
+
+#: plot key -> (series that must have data for the plot to mean something, note shown otherwise)
+_ONLY_WHEN = {
+    "logz": (("log_z_est",), "log Z estimate: Jarzynski training only"),
+    "cross_entropy": (("cross_entropy", "cross_entropy_est"), "cross-entropy: training only"),
+}
+_FLOOR_LABELS = {"kl_expected": "KL noise floor (iid)", "tv_expected": "TV noise floor (iid)"}
 
 
 class MetricsPanel(QtWidgets.QWidget):
@@ -78,7 +96,7 @@ class MetricsPanel(QtWidgets.QWidget):
         order = ["energy", "acceptance", "divergence", "ess", "modes_bar", "modes_time", "logz", "cross_entropy"]
         for i, key in enumerate(order):
             title = _PLOTS[key][0] if key in _PLOTS else (
-                "Mode weights now (bars: runs, dashed: exact)" if key == "modes_bar"
+                "Mode weights now (dashed: exact)" if key == "modes_bar"
                 else "Mode weights vs step (dashed: exact)")
             p = self.graphics.addPlot(row=i // 2, col=i % 2, title=title)
             p.showGrid(x=True, y=True, alpha=0.2)
@@ -90,10 +108,15 @@ class MetricsPanel(QtWidgets.QWidget):
                 items = []
                 for r in range(MAX_RUNS):
                     if style == "exact":
-                        pen = pg.mkPen((230, 230, 230), width=1.5, style=_DASH)
+                        pen = pg.mkPen((230, 230, 230), width=1, style=_DASH)  # width 1: the fast raster path
+                    elif style == "floor":
+                        colour = QtGui.QColor(RUN_COLOURS[r])
+                        colour.setAlpha(200)
+                        pen = pg.mkPen(colour, width=1, style=_DOT)
                     else:
                         pen = pg.mkPen(RUN_COLOURS[r], width=1.8, style=style or QtCore.Qt.PenStyle.SolidLine)
-                    c = pg.PlotDataItem(pen=pen, clipToView=True, autoDownsample=True, downsampleMethod="peak")
+                    c = pg.PlotDataItem(pen=pen, clipToView=True, autoDownsample=True, downsampleMethod="peak",
+                                        skipFiniteCheck=True)  # only finite points are passed
                     self.plots[key].addItem(c)
                     items.append(c)
                 self.curves[skey] = items
@@ -110,7 +133,8 @@ class MetricsPanel(QtWidgets.QWidget):
         for r in range(MAX_RUNS):
             row = []
             for _m in range(MAX_MODES):
-                c = pg.PlotDataItem(pen=pg.mkPen(RUN_COLOURS[r], width=1.5), clipToView=True, autoDownsample=True)
+                c = pg.PlotDataItem(pen=pg.mkPen(RUN_COLOURS[r], width=1.5), clipToView=True, autoDownsample=True,
+                                    connect="finite")
                 self.plots["modes_time"].addItem(c)
                 row.append(c)
             self.mode_lines.append(row)
@@ -119,10 +143,29 @@ class MetricsPanel(QtWidgets.QWidget):
         self.plots["modes_time"].setYRange(0, 1)
         for key in ("energy", "acceptance", "divergence", "ess", "logz", "cross_entropy", "modes_time"):
             self.plots[key].setLabel("bottom", "step")
+        self.plots["acceptance"].setYRange(-0.02, 1.02, padding=0)  # a rate: 0.9875-0.9895 axes mislead
+        for p in self.plots.values():
+            for name in ("left", "bottom"):
+                p.getAxis(name).setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
+            p.titleLabel.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self.floor_labels: dict[str, pg.TextItem] = {}
+        for skey, text in _FLOOR_LABELS.items():
+            t = pg.TextItem(text, color=(200, 200, 200), anchor=(0, 1))  # above the line's first point
+            t.setVisible(False)
+            self.plots["divergence"].addItem(t, ignoreBounds=True)
+            self.floor_labels[skey] = t
+        self.notes: dict[str, pg.TextItem] = {}
+        for key, (_need, text) in _ONLY_WHEN.items():
+            note = pg.TextItem(text, color=(150, 150, 150), anchor=(0.5, 0.5))
+            note.setParentItem(self.plots[key].getViewBox())  # in pixels of the view box: always centred
+            note.setVisible(False)
+            self.plots[key].getViewBox().sigResized.connect(lambda vb, n=note: n.setPos(vb.boundingRect().center()))
+            self.notes[key] = note
 
         self._histories: list[MetricsHistory] = []
         self._dirty = False
         self._last_draw = 0.0
+        self._pending: list[str] = []  # plots still to update in the current refresh
         self.freeze.toggled.connect(lambda on: self.mark_dirty() if not on else None)
         self.window.valueChanged.connect(lambda _v: self.mark_dirty())
 
@@ -143,36 +186,85 @@ class MetricsPanel(QtWidgets.QWidget):
 
     # ---- drawing -------------------------------------------------------------------------
     def draw(self) -> bool:
-        if not self._dirty or self.freeze.isChecked():
-            return False
-        now = time.perf_counter()
-        if now - self._last_draw < REDRAW_INTERVAL_S:
-            return False  # eight plots with axes cost more to repaint than the landscape: ~4 per second
-        self._last_draw = now
-        self._dirty = False
+        """Refresh the plots from the histories: at most every ``REDRAW_INTERVAL_S``, a few plots a frame."""
+        if not self._pending:
+            if not self._dirty or self.freeze.isChecked():
+                return False
+            now = time.perf_counter()
+            if now - self._last_draw < REDRAW_INTERVAL_S:
+                return False
+            self._last_draw = now
+            self._dirty = False
+            self._pending = [*_PLOTS, "modes", "truth"]
+        batch, self._pending = self._pending[:PLOTS_PER_FRAME], self._pending[PLOTS_PER_FRAME:]
+        for key in batch:
+            self._draw_plot(key)
+        return True
+
+    def flush(self) -> None:
+        """Refresh every plot now (tests, exports): the same as letting the draw loop finish a refresh."""
+        self._pending = []
+        self._dirty = True
+        self._last_draw = 0.0
+        while self.draw() and self._pending:
+            pass
+
+    def _selection(self, h: MetricsHistory | None) -> slice:
+        """The rows inside the scroll window (the last ``window`` steps), or all rows."""
         window = self.window.value()
+        if h is None or window <= 0 or h.n == 0:
+            return slice(None)
+        steps = h.series("acceptance")[0]
+        return slice(int(np.searchsorted(steps, steps[-1] - window)), None)
+
+    def _draw_plot(self, key: str) -> None:
+        if key == "modes":
+            for r in range(MAX_RUNS):
+                h = self._histories[r] if r < len(self._histories) else None
+                self._draw_modes(r, h, self._selection(h))
+            return
+        if key == "truth":
+            self._draw_truth()
+            return
+        any_data = False
+        for label in self.floor_labels.values() if key == "divergence" else ():
+            label.setVisible(False)
         for r in range(MAX_RUNS):
             h = self._histories[r] if r < len(self._histories) else None
-            steps = h.series("acceptance")[0] if h is not None else np.zeros(0)
-            sel = slice(None)
-            if h is not None and window > 0 and steps.size:
-                sel = slice(int(np.searchsorted(steps, steps[-1] - window)), None)
-            for key, (_, series) in _PLOTS.items():
-                for skey, field, _style in series:
-                    c = self.curves[skey][r]
-                    if h is None:
-                        c.setData([], [])
-                        continue
-                    x, y = h.series(field)
-                    x, y = x[sel], y[sel]
-                    ok = np.isfinite(y)
-                    if not ok.any():
-                        c.setData([], [])
-                    else:
-                        c.setData(x[ok], y[ok])
-            self._draw_modes(r, h, sel)
-        self._draw_truth()
-        return True
+            sel = self._selection(h)
+            for skey, field, _style in _PLOTS[key][1]:
+                c = self.curves[skey][r]
+                if h is None:
+                    c.setData([], [])
+                    continue
+                x, y = h.series(field)
+                x, y = x[sel], y[sel]
+                ok = np.isfinite(y)
+                if not ok.any():
+                    c.setData([], [])
+                    continue
+                c.setData(x[ok], y[ok])
+                any_data = any_data or skey in _ONLY_WHEN.get(key, ((skey,), ""))[0]
+                if r == 0 and skey in self.floor_labels:
+                    label = self.floor_labels[skey]
+                    label.setPos(float(x[ok][0]), float(y[ok][0]))
+                    label.setVisible(True)
+        if key in _ONLY_WHEN:
+            self._show_note(key, not any_data)
+
+    def _show_note(self, key: str, on: bool) -> None:
+        """Replace an empty, meaningless axis by a centred note (and back when data arrives)."""
+        plot, note = self.plots[key], self.notes[key]
+        if note.isVisible() == on:
+            return
+        note.setPos(plot.getViewBox().boundingRect().center())
+        note.setVisible(on)
+        for name in ("left", "bottom"):
+            plot.getAxis(name).setVisible(not on)
+        plot.showGrid(x=not on, y=not on, alpha=0.2)
+        for _skey, _f, _style in _PLOTS[key][1]:
+            for c in self.curves[_skey]:
+                c.setVisible(not on)
 
     def _draw_modes(self, r: int, h: MetricsHistory | None, sel: slice) -> None:
         lines = self.mode_lines[r]
@@ -202,6 +294,11 @@ class MetricsPanel(QtWidgets.QWidget):
             self.mode_truth.setData([], [])
             return
         m = truth.shape[0]
+        if getattr(self, "_bar_modes", None) != m:  # one tick per mode, whatever the number of modes
+            self.plots["modes_bar"].setXRange(-0.6, m - 0.4, padding=0)
+            self.plots["modes_bar"].getAxis("bottom").setTicks([[(j, str(j)) for j in range(m)]])
+            self.plots["modes_bar"].getAxis("bottom").enableAutoSIPrefix(False)
+            self._bar_modes = m
         x = np.stack([np.arange(m) - 0.45, np.arange(m) + 0.45, np.full(m, np.nan)], axis=1).ravel()
         y = np.repeat(truth, 3).reshape(m, 3)
         y[:, 2] = np.nan

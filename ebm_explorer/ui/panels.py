@@ -10,6 +10,7 @@ from dataclasses import replace
 
 from PySide6 import QtCore, QtWidgets
 
+from ebm_explorer.core.blowup import BLOWUP_RULES
 from ebm_explorer.core.devices import cuda_available
 from ebm_explorer.core.samplers import MAX_LEAPFROG_STEPS
 from ebm_explorer.workers.sampling_worker import SamplingConfig
@@ -49,6 +50,14 @@ def _combo(items: dict[str, str], current: str) -> QtWidgets.QComboBox:
     return box
 
 
+def _keep_device(box: QtWidgets.QComboBox, device: str) -> None:
+    """Select ``device``; one this machine lacks (cuda without a GPU) stays visible as requested, and
+    the run falls back to cpu with a notice (never silently)."""
+    if box.findData(device) < 0:
+        box.addItem(f"{device} (not available: runs on cpu)", device)
+    box.setCurrentIndex(box.findData(device))
+
+
 def _devices() -> dict[str, str]:
     return {"cpu": "cpu", "cuda": "cuda"} if cuda_available() else {"cpu": "cpu"}
 
@@ -74,6 +83,10 @@ class SamplerPanel(QtWidgets.QWidget):
         self.device = _combo(_devices(), config.device)
         self.steps_per_frame = _int_spin(1, 10_000, config.steps_per_frame)
         self.steps_per_frame.setToolTip("Sampler steps between two looks at the controls (and between snapshots)")
+        self.blowup = _combo(BLOWUP_RULES, config.blowup_rule)
+        self.blowup.setToolTip("Walkers whose position, energy or gradient becomes NaN/inf (or that diverge far "
+                               "beyond the box) are counted in the status bar, drawn as magenta crosses, and "
+                               "frozen or restarted")
         form.addRow("Algorithm", self.algorithm)
         form.addRow("Step size", self.step_size)
         form.addRow("Leapfrog steps", self.leapfrog)
@@ -82,12 +95,13 @@ class SamplerPanel(QtWidgets.QWidget):
         form.addRow("Seed", self.seed)
         form.addRow("Device", self.device)
         form.addRow("Steps per frame", self.steps_per_frame)
+        form.addRow("Blown-up walkers", self.blowup)
         hint = QtWidgets.QLabel("Click the landscape to place the start point.\n"
                                 "Over 3000 walkers are drawn as a live density image.")
         hint.setWordWrap(True)
         hint.setStyleSheet("color: gray")
         form.addRow(hint)
-        for w in (self.algorithm, self.init, self.device):
+        for w in (self.algorithm, self.init, self.device, self.blowup):
             w.currentIndexChanged.connect(self._emit)
         for w in (self.step_size, self.leapfrog, self.walkers, self.seed, self.steps_per_frame):
             w.valueChanged.connect(self._emit)
@@ -105,12 +119,12 @@ class SamplerPanel(QtWidgets.QWidget):
             sampler=self.algorithm.currentData(), step_size=self.step_size.value(),
             leapfrog_steps=self.leapfrog.value(), n_walkers=self.walkers.value(), init=self.init.currentData(),
             init_point=self._point, seed=self.seed.value(), device=self.device.currentData(),
-            steps_per_frame=self.steps_per_frame.value(),
+            steps_per_frame=self.steps_per_frame.value(), blowup_rule=self.blowup.currentData(),
         )
 
     def set_config(self, config: SamplingConfig) -> None:
         widgets = (self.algorithm, self.step_size, self.leapfrog, self.walkers, self.init, self.seed, self.device,
-                   self.steps_per_frame)
+                   self.steps_per_frame, self.blowup)
         for w in widgets:
             w.blockSignals(True)
         self.algorithm.setCurrentIndex(max(0, self.algorithm.findData(config.sampler)))
@@ -119,8 +133,9 @@ class SamplerPanel(QtWidgets.QWidget):
         self.walkers.setValue(config.n_walkers)
         self.init.setCurrentIndex(max(0, self.init.findData(config.init)))
         self.seed.setValue(config.seed)
-        self.device.setCurrentIndex(max(0, self.device.findData(config.device)))
+        _keep_device(self.device, config.device)
         self.steps_per_frame.setValue(config.steps_per_frame)
+        self.blowup.setCurrentIndex(max(0, self.blowup.findData(config.blowup_rule)))
         self._point = config.init_point
         for w in widgets:
             w.blockSignals(False)

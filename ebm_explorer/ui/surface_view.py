@@ -57,7 +57,7 @@ class SurfaceView(QtWidgets.QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         self.gl = gl.GLViewWidget()
         self.gl.setBackgroundColor("#111318")
-        self.gl.setCameraPosition(distance=40, elevation=35, azimuth=-60)
+        self.gl.setCameraPosition(distance=29, elevation=32, azimuth=-60)  # the surface fills the view
         lay.addWidget(self.gl)
         self.surface = gl.GLSurfacePlotItem(shader="shaded", smooth=True, computeNormals=True,
                                             glOptions="opaque")

@@ -10,30 +10,72 @@ stops, the application does not.
 
 from __future__ import annotations
 
+import os
 import queue
+import threading
 import time
 import traceback
 from typing import Any
 
+import torch
 from PySide6 import QtCore
 
 from ebm_explorer.core.errors import NumericalError, UserInputError
+from ebm_explorer.core.resources import is_out_of_memory, out_of_memory_message
 from ebm_explorer.workers.messages import RunState, WorkerError
 
-__all__ = ["LoopWorker", "EMIT_INTERVAL_S", "describe_error"]
+__all__ = ["LoopWorker", "EMIT_INTERVAL_S", "describe_error", "compute_threads", "lower_thread_priority"]
 
-#: pause after each batch of steps so the UI thread gets the GIL (see the loop)
+#: shortest pause after each batch of steps, so the UI thread gets the GIL (see the loop)
 YIELD_S = 0.002
+#: longest pause after a batch (long batches are mostly torch compute, which releases the GIL anyway)
+MAX_YIELD_S = 0.008
 #: snapshots are sent at most this often (about 30 per second: the draw rate)
 EMIT_INTERVAL_S = 1.0 / 30.0
+#: when steps are fast, a batch runs about this long: several steps per GIL hand-over, several batches
+#: per snapshot (snapshots stay limited to EMIT_INTERVAL_S)
+BATCH_S = 0.006
+#: at most this many steps in one batch (pause and setting changes wait for the batch to end)
+MAX_BATCH = 1000
 
 
-def describe_error(exc: BaseException) -> str:
-    """A one-line message for the user: user and numerical errors speak for themselves."""
+def compute_threads() -> int:
+    """Intra-op torch threads of a run's thread: every core but one, which is left to the UI thread.
+
+    On a small machine a worker using every core makes OpenMP's threads and the UI thread fight for
+    the same cores: each parallel op then waits for a descheduled thread (measured on 2 busy cores:
+    1e5-walker gradients 15x slower with 2 threads than with 1) and frames stall. The setting is
+    made inside the worker's thread, so it does not change the thread count of headless commands.
+    """
+    return max(1, (os.cpu_count() or 1) - 1)
+
+
+#: niceness added to a run's thread (Linux): the UI thread wins the CPU when both want it
+WORKER_NICE = 10
+
+
+def lower_thread_priority() -> None:
+    """Make the calling (worker) thread yield the CPU to the UI thread on a busy machine.
+
+    On Linux each thread has its own nice value (and threads it starts inherit it); elsewhere, or
+    when not permitted, nothing changes. Throughput is unaffected when cores are free.
+    """
+    if not hasattr(os, "setpriority"):
+        return
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + WORKER_NICE)
+    except OSError:
+        pass
+
+
+def describe_error(exc: BaseException, n_walkers: int | None = None, device: str = "cpu") -> str:
+    """A one-line message for the user: user and numerical errors speak for themselves; an
+    allocation failure says how many walkers to try instead."""
     if isinstance(exc, (UserInputError, NumericalError)):
         return str(exc)
-    if isinstance(exc, MemoryError) or "out of memory" in str(exc).lower():
-        return f"out of memory: {exc} (use fewer walkers)"
+    if is_out_of_memory(exc):
+        return out_of_memory_message(exc, n_walkers, device)
     return f"{type(exc).__name__}: {exc}"
 
 
@@ -46,8 +88,11 @@ class LoopWorker(QtCore.QThread):
     """
 
     message = QtCore.Signal(object)  # RunSnapshot
+    _live = 0  # run threads inside their loop (they share the GIL with the UI thread)
+    _live_lock = threading.Lock()
     failed = QtCore.Signal(object)  # WorkerError
     state_changed = QtCore.Signal(object)  # RunState
+    captured = QtCore.Signal(object)  # (run_id, SavedRun | None): answer to request_capture (autosave)
 
     def __init__(self, run_id: int) -> None:
         super().__init__()  # no parent: the owner stops and joins it explicitly
@@ -62,6 +107,7 @@ class LoopWorker(QtCore.QThread):
         self._rate_steps = 0
         self._rate_t0 = time.perf_counter()
         self.steps_per_s = 0.0
+        self._step_s = 0.0  # measured seconds per step (sizes the batches)
 
     # ---- called from the UI thread -------------------------------------------------------
     def resume(self) -> None:
@@ -79,6 +125,14 @@ class LoopWorker(QtCore.QThread):
     def send(self, key: str, value: Any) -> None:
         """Change a setting of the live run (applied between batches, never blocking the UI)."""
         self._commands.put(("set", (key, value)))
+
+    def request_capture(self) -> None:
+        """Ask for a copy of the run's state (walkers, parameters, step); answered by ``captured``."""
+        self._commands.put(("capture", None))
+
+    def restore(self, saved: Any) -> None:
+        """Put a saved state (``scenes.state.SavedRun``) back into the run, between batches."""
+        self._commands.put(("restore", saved))
 
     def stop(self, timeout_ms: int = 10000) -> bool:
         """Ask the loop to end and join the thread; True when it ended in time."""
@@ -99,6 +153,18 @@ class LoopWorker(QtCore.QThread):
         """Change a setting; must also work before :meth:`setup` succeeded (store it for the next reset)."""
         raise NotImplementedError
 
+    def resource_hint(self) -> tuple[int | None, str]:
+        """Walker count and device of this run, for the advice in an out-of-memory message."""
+        return None, "cpu"
+
+    def capture_state(self) -> Any:
+        """A ``SavedRun`` of the current state (worker thread); None where a run cannot be saved."""
+        return None
+
+    def restore_state(self, saved: Any) -> None:
+        """Load a ``SavedRun`` (worker thread), after :meth:`setup` built the run."""
+        raise NotImplementedError
+
     def finish(self) -> None:
         """Called by a subclass from :meth:`advance` when the run reached its end (e.g. iteration limit)."""
         self._running = False
@@ -106,6 +172,17 @@ class LoopWorker(QtCore.QThread):
 
     # ---- the loop ------------------------------------------------------------------------
     def run(self) -> None:  # noqa: D401 - QThread entry point
+        torch.set_num_threads(compute_threads())
+        lower_thread_priority()
+        with LoopWorker._live_lock:
+            LoopWorker._live += 1
+        try:
+            self._loop()
+        finally:
+            with LoopWorker._live_lock:
+                LoopWorker._live -= 1
+
+    def _loop(self) -> None:
         self._guarded(self._reset)
         last_emit = 0.0
         next_due = time.perf_counter()
@@ -119,16 +196,22 @@ class LoopWorker(QtCore.QThread):
             if self._running and time.perf_counter() < next_due:
                 continue
             single = not self._running
-            n = self._pending_steps if single else self.steps_per_batch
+            n = self._pending_steps if single else self._batch_size()
             self._pending_steps = 0
             t0 = time.perf_counter()
             if not self._guarded(self.advance, n):
                 continue
+            if not single:
+                self._step_s = (time.perf_counter() - t0) / n
             self.step_count += n
             self._count_rate(n)
-            # hand the GIL to the UI thread between batches: a CPU-bound worker making many short
-            # torch calls otherwise starves it (the GIL convoy), and frames stall for 100s of ms
-            time.sleep(YIELD_S)
+            # hand the GIL to the UI thread between batches: a worker making many short torch calls
+            # holds the GIL between them and otherwise starves the UI (the GIL convoy; frames stall
+            # for 100s of ms). Pausing as long as the batch took, times the number of live runs,
+            # leaves the UI thread about an equal share of the GIL however many runs there are.
+            with LoopWorker._live_lock:
+                live = max(LoopWorker._live, 1)
+            time.sleep(min(max(YIELD_S, (time.perf_counter() - t0) * live), MAX_YIELD_S * live))
             now = time.perf_counter()
             if self.max_steps_per_s > 0:
                 next_due = t0 + n / self.max_steps_per_s
@@ -141,6 +224,14 @@ class LoopWorker(QtCore.QThread):
             if single:
                 self.state_changed.emit(RunState(self.run_id, "paused"))
         self.state_changed.emit(RunState(self.run_id, "stopped"))
+
+    def _batch_size(self) -> int:
+        """``steps_per_batch``, or more when steps are fast and the speed is not limited: a batch then
+        lasts about ``BATCH_S``, so the per-batch overhead (GIL hand-over, command queue) is shared by
+        several steps and the sampler's speed does not depend on the draw rate."""
+        if self.max_steps_per_s > 0 or self._step_s <= 0:
+            return self.steps_per_batch
+        return max(self.steps_per_batch, min(MAX_BATCH, int(BATCH_S / self._step_s)))
 
     def _drain(self, wait: float) -> bool:
         """Handle queued commands, waiting up to ``wait`` seconds for the first; False on stop."""
@@ -169,6 +260,15 @@ class LoopWorker(QtCore.QThread):
                 was_running = self._running
                 self._guarded(self._reset)
                 self._running = was_running and self._ok
+            elif name == "capture":
+                try:
+                    saved = self.capture_state() if self._ok else None
+                except Exception:  # noqa: BLE001 - a failed snapshot only skips this autosave
+                    saved = None
+                self.captured.emit((self.run_id, saved))
+            elif name == "restore":
+                if self._ok and self._guarded(self.restore_state, value):
+                    self._guarded(self._emit)
             elif name == "set":
                 was_ok = self._ok
                 self._guarded(self.apply, *value)
@@ -211,6 +311,7 @@ class LoopWorker(QtCore.QThread):
         except Exception as exc:  # noqa: BLE001 - every failure must reach the user, not kill the thread
             self._ok = False
             self._running = False
-            self.failed.emit(WorkerError(self.run_id, describe_error(exc), traceback.format_exc()))
+            n, device = self.resource_hint()
+            self.failed.emit(WorkerError(self.run_id, describe_error(exc, n, device), traceback.format_exc()))
             self.state_changed.emit(RunState(self.run_id, "failed"))
             return False

@@ -16,7 +16,7 @@ import torch
 
 from ebm_explorer.core.landscapes import Landscape
 from ebm_explorer.core.reference import compute_reference
-from ebm_explorer.workers.base import describe_error
+from ebm_explorer.workers.base import compute_threads, describe_error, lower_thread_priority
 from ebm_explorer.workers.display import contour_lines, energy_range
 from ebm_explorer.workers.messages import JobDone, ReferenceReady, WorkerError
 
@@ -88,6 +88,8 @@ class JobWorker(QtCore.QThread):
         return self.wait(timeout_ms) if self.isRunning() else True
 
     def run(self) -> None:
+        torch.set_num_threads(compute_threads())  # leave a core to the UI thread (see compute_threads)
+        lower_thread_priority()
         while True:
             with self._cond:
                 while not self._pending and not self._stopping:

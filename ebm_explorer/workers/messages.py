@@ -37,6 +37,8 @@ class Metrics:
     ess: float = NAN  # bulk ESS of the x coordinate over a window of traced chains (sampling)
     tv: float = NAN  # total variation between walker histogram and exact density
     kl: float = NAN  # KL(walker histogram || exact) on the histogram grid
+    tv_expected: float = NAN  # TV of exact iid samples of the same size: the finite-sample noise floor
+    kl_expected: float = NAN  # KL noise floor of exact iid samples of the same size
     fisher: float = NAN  # Fisher divergence data || model (training)
     mode_weights: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (M,) walkers / model
     mode_weights_true: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (M,)
@@ -61,6 +63,7 @@ class WalkerSnapshot:
     proposal_to: np.ndarray | None = None  # (2,) its last proposal
     proposal_accepted: bool | None = None
     hmc_path: np.ndarray | None = None  # (L + 1, 2) leapfrog path of the selected walker
+    flagged: np.ndarray | None = None  # (f, 2) walkers held by the blow-up rule (frozen), drawn apart
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,10 @@ class RunSnapshot:
     walkers: WalkerSnapshot
     metrics: Metrics | None  # None when no new metrics point was computed for this snapshot
     training: TrainingExtras | None = None
+    n_flagged: int = 0  # walkers currently frozen after blowing up (NaN/inf or diverged)
+    n_blowup_events: int = 0  # walkers that blew up since the last reset (frozen or reset)
+    blowup_rule: str = ""  # freeze | reset (sampling runs)
+    notice: str = ""  # something the user should know about this run (e.g. cuda fell back to cpu)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from ebm_explorer.core.devices import make_generator, resolve_device
+from ebm_explorer.core.blowup import BLOWUP_RULES, blown_up, keep_where, replace_walkers
+from ebm_explorer.core.devices import make_generator
+from ebm_explorer.core.resources import check_walker_memory, device_with_fallback, is_out_of_memory, out_of_memory_message
 from ebm_explorer.core.errors import NumericalError, UserInputError
 from ebm_explorer.core.landscapes import Landscape
 from ebm_explorer.core.mcmc_diagnostics import ess_bulk
@@ -25,6 +27,7 @@ from ebm_explorer.core.samplers import SamplerParams, finite_walkers, get_sample
 from ebm_explorer.workers.base import LoopWorker
 from ebm_explorer.workers.display import walker_histogram
 from ebm_explorer.workers.messages import Metrics, RunSnapshot, WalkerSnapshot
+from ebm_explorer.workers.recent import RecentTrajectory
 
 __all__ = ["SamplingConfig", "SamplingWorker", "MAX_SCATTER_POINTS", "TRAIL_WALKERS", "TRAIL_LENGTH"]
 
@@ -33,6 +36,8 @@ MAX_SCATTER_POINTS = 4000
 #: walkers whose recent path is drawn as a trail
 TRAIL_WALKERS = 4
 TRAIL_LENGTH = 80
+#: walkers flagged by the blow-up rule that are sent for drawing (all are counted)
+MAX_FLAGGED_POINTS = 500
 #: chains and window of the live ESS estimate (x coordinate of the first chains)
 ESS_CHAINS = 32
 ESS_WINDOW = 400
@@ -54,6 +59,7 @@ class SamplingConfig:
     device: str = "cpu"
     steps_per_frame: int = 1
     dtype: str = "float32"
+    blowup_rule: str = "freeze"  # walkers that blow up (NaN/inf, diverged): freeze | reset (core.blowup)
 
     def params(self) -> SamplerParams:
         traced = 1 if self.sampler == "hmc" else 0
@@ -72,6 +78,7 @@ class SamplingWorker(LoopWorker):
         self.reference: Any = None  # ReferenceReady of the current landscape, when it has arrived
         self.steps_per_batch = max(1, int(config.steps_per_frame))
         self._state = None
+        self.recent: RecentTrajectory | None = None  # recent steps of a subset of walkers (export)
 
     # ---- settings ------------------------------------------------------------------------
     def apply(self, key: str, value: Any) -> None:
@@ -99,22 +106,34 @@ class SamplingWorker(LoopWorker):
         else:
             raise UserInputError(f"unknown sampler setting {key!r}")
 
+    def resource_hint(self) -> tuple[int | None, str]:
+        return int(self.config.n_walkers), str(self.config.device)
+
     # ---- run -----------------------------------------------------------------------------
     def setup(self) -> None:
         cfg = self.config
         self._state = None
         self.sampler = get_sampler(cfg.sampler)
         validate_params(cfg.sampler, cfg.params())
-        self.device = resolve_device(cfg.device)
+        if cfg.blowup_rule not in BLOWUP_RULES:
+            raise UserInputError(f"blow-up rule must be one of {', '.join(BLOWUP_RULES)}, got {cfg.blowup_rule!r}")
+        self.device, self.notice = device_with_fallback(cfg.device)
         self.dtype = getattr(torch, cfg.dtype)
         self.generator = make_generator(cfg.seed, self.device)
         n = int(cfg.n_walkers)
+        check_walker_memory(n, self.device, self.dtype)
         try:
             pos = initial_positions(cfg.init, n, self.landscape.box, self.generator, self.device, self.dtype,
                                     point=cfg.init_point)
-        except RuntimeError as exc:  # allocation failure on huge walker counts
-            raise NumericalError(f"cannot allocate {n} walkers: {exc}") from exc
-        self._state = self.sampler.init(pos, self.landscape)
+            self._state = self.sampler.init(pos, self.landscape)
+        except (RuntimeError, MemoryError) as exc:  # allocation failure on huge walker counts
+            if is_out_of_memory(exc):
+                raise NumericalError(out_of_memory_message(exc, n, self.device.type)) from None
+            raise
+        self._frozen = torch.zeros(n, dtype=torch.bool, device=self.device)  # walkers held by the freeze rule
+        self._events = torch.zeros((), dtype=torch.long, device=self.device)  # blow-ups since the reset
+        self.recent = RecentTrajectory(n, self.device, self.dtype)
+        self.recent.add(0, self._state.position, self._state.energy)
         k_trail = min(TRAIL_WALKERS, n)
         self._trails = np.full((TRAIL_LENGTH, k_trail, 2), np.nan, dtype=np.float32)
         self._trails[-1] = pos[:k_trail].cpu().numpy()
@@ -128,6 +147,20 @@ class SamplingWorker(LoopWorker):
         self._metrics_t = 0.0
         self._last_metrics: Metrics | None = None
 
+    def capture_state(self) -> Any:
+        from ebm_explorer.scenes.state import SavedRun
+
+        return SavedRun("sample", self.step_count, self._state.position.detach().cpu().numpy().astype(np.float64))
+
+    def restore_state(self, saved: Any) -> None:
+        pos = torch.as_tensor(saved.positions, dtype=self.dtype, device=self.device)
+        if pos.shape != self._state.position.shape:
+            raise UserInputError(f"saved state has {pos.shape[0]} walkers, this run has {self._state.position.shape[0]}")
+        self._state = self.sampler.init(pos, self.landscape)
+        self._frozen = torch.zeros_like(self._frozen)
+        self._last = None
+        self.step_count = int(saved.step)
+
     def _reinit_state(self) -> None:
         """Keep the walkers where they are; recompute energy and gradient (landscape or sampler changed)."""
         self.sampler = get_sampler(self.config.sampler)
@@ -137,9 +170,12 @@ class SamplingWorker(LoopWorker):
     def advance(self, n: int) -> None:
         params = self.config.params()
         sel = 0
-        for _ in range(n):
+        for k in range(n):
             before = self._state.position[sel].clone()
+            old = self._state
             self._state, info = self.sampler.step(self.generator, self._state, self.landscape, params)
+            self._guard_blowups(old)
+            self.recent.add(self.step_count + k + 1, self._state.position, self._state.energy, info.accepted)
             self._acc_sum += info.accepted.to(torch.float64).mean()
             self._acc_steps += 1
             path = info.path[:, sel, :].clone() if info.path is not None and info.path.shape[1] > sel else None
@@ -150,16 +186,30 @@ class SamplingWorker(LoopWorker):
             if len(self._trail_dev) > TRAIL_LENGTH:
                 self._trail_dev.pop(0)
 
+    def _guard_blowups(self, old: Any) -> None:
+        """Apply the visible blow-up rule to walkers that became NaN/inf or diverged in the last step."""
+        bad = blown_up(self._state, self.landscape.box)
+        new_bad = bad & ~self._frozen
+        if self.config.blowup_rule == "freeze":  # no host sync: counted on the device
+            self._state = keep_where(bad | self._frozen, old, self._state)
+            self._frozen = bad | self._frozen
+            self._events += new_bad.sum()
+            return
+        self._frozen.zero_()
+        k = int(bad.sum())
+        if k:
+            self._events += k
+            cfg = self.config
+            pos = initial_positions(cfg.init, k, self.landscape.box, self.generator, self.device, self.dtype,
+                                    point=cfg.init_point)
+            self._state = replace_walkers(self._state, bad, self.sampler.init(pos, self.landscape))
+
     # ---- output --------------------------------------------------------------------------
     def make_snapshot(self) -> RunSnapshot:
         state = self._state
-        ok = finite_walkers(state)
-        n = int(ok.numel())
-        n_bad = n - int(ok.sum())
-        if n_bad:
-            raise NumericalError(
-                f"{n_bad} of {n} walkers became NaN/inf by step {self.step_count} "
-                f"({self.config.sampler.upper()}, step size {self.config.step_size:g}): reduce the step size")
+        n = int(state.position.shape[0])
+        flagged = self._frozen | blown_up(state, self.landscape.box)
+        n_flagged = int(flagged.sum())
         if self._trail_dev:
             recent = torch.stack(self._trail_dev).cpu().numpy().astype(np.float32)
             self._trail_dev = []
@@ -185,6 +235,7 @@ class SamplingWorker(LoopWorker):
             hist_x=(hist.sum(axis=0) * cell_y).astype(np.float32),
             hist_y=(hist.sum(axis=1) * cell_x).astype(np.float32),
             trails=self._trails.copy(),
+            flagged=state.position[flagged][:MAX_FLAGGED_POINTS].cpu().numpy().astype(np.float32),
             **proposal,
         )
         metrics = None
@@ -192,7 +243,9 @@ class SamplingWorker(LoopWorker):
         if now - self._metrics_t >= METRICS_INTERVAL_S or not self._running:
             metrics = self._metrics()
             self._metrics_t = now
-        return RunSnapshot(self.run_id, self.step_count, n, self.steps_per_s, walkers, metrics)
+        return RunSnapshot(self.run_id, self.step_count, n, self.steps_per_s, walkers, metrics,
+                           n_flagged=n_flagged, n_blowup_events=int(self._events),
+                           blowup_rule=self.config.blowup_rule, notice=self.notice or "")
 
     def _metrics(self) -> Metrics:
         acc = float(self._acc_sum.item()) / self._acc_steps if self._acc_steps else math.nan
@@ -204,11 +257,15 @@ class SamplingWorker(LoopWorker):
             order = (np.arange(filled) + self._ess_count - filled) % ESS_WINDOW
             draws = self._ess_buf.cpu().numpy()[order].T  # (chains, draws)
             ess = float(ess_bulk(draws))
-        mean_e = float(self._state.energy.to(torch.float64).mean().item())
+        ok = finite_walkers(self._state) & ~self._frozen  # frozen/blown-up walkers stay out of the statistics
+        e_ok = self._state.energy[ok].to(torch.float64)
+        mean_e = float(e_ok.mean().item()) if e_ok.numel() else math.nan
         if self.reference is None:
             return Metrics(step=self.step_count, acceptance=acc, mean_energy=mean_e, ess=ess)
         ref = self.reference.reference
-        wm = walker_metrics(self._state.position.cpu().numpy(), self._state.energy.cpu().numpy(), ref)
+        if not bool(ok.any()):
+            return Metrics(step=self.step_count, acceptance=acc, mean_energy=mean_e, ess=ess)
+        wm = walker_metrics(self._state.position[ok].cpu().numpy(), self._state.energy[ok].cpu().numpy(), ref)
         return Metrics(
             step=self.step_count,
             acceptance=acc,
@@ -217,6 +274,8 @@ class SamplingWorker(LoopWorker):
             ess=ess,
             tv=wm.tv,
             kl=wm.kl,
+            tv_expected=wm.tv_expected,
+            kl_expected=wm.kl_expected,
             mode_weights=np.asarray(wm.mode_weights, dtype=np.float64).copy(),
             mode_weights_true=np.asarray(ref.mode_weights, dtype=np.float64).copy(),
             log_z_exact=ref.log_z,

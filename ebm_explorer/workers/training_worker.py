@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from ebm_explorer.core.devices import make_generator, resolve_device
+from ebm_explorer.core.devices import make_generator
+from ebm_explorer.core.resources import check_walker_memory, device_with_fallback
 from ebm_explorer.core.errors import UserInputError
 from ebm_explorer.core.landscapes import Landscape
 from ebm_explorer.core.training import GridDiagnostics, MixtureEnergy, MLPModel, TrainConfig, Trainer
@@ -22,6 +23,7 @@ from ebm_explorer.core.training.data import load_points, sample_landscape
 from ebm_explorer.workers.base import LoopWorker
 from ebm_explorer.workers.display import walker_histogram
 from ebm_explorer.workers.messages import Metrics, RunSnapshot, TrainingExtras, WalkerSnapshot
+from ebm_explorer.workers.recent import RecentTrajectory
 
 __all__ = ["TrainingSettings", "TrainingWorker", "MODEL_GRID"]
 
@@ -53,6 +55,9 @@ class TrainingSettings:
     iterations: int = 0  # 0: until paused
     seed: int = 0
     device: str = "cpu"
+    #: a scene's ``TrainSettings``: when set (and no data file), the trainer is built exactly as the
+    #: headless runner builds it (``scenes.headless.build_trainer``), so a scene runs the same in both
+    recipe: Any = None
 
     def trainer_config(self) -> TrainConfig:
         return TrainConfig(
@@ -92,6 +97,7 @@ class TrainingWorker(LoopWorker):
         self.landscape_version = landscape_version
         self.reference: Any = None
         self.trainer: Trainer | None = None
+        self.recent: RecentTrajectory | None = None  # recent iterations of a subset of walkers (export)
 
     def apply(self, key: str, value: Any) -> None:
         if key == "config":
@@ -111,22 +117,36 @@ class TrainingWorker(LoopWorker):
         else:
             raise UserInputError(f"unknown training setting {key!r}")
 
+    def resource_hint(self) -> tuple[int | None, str]:
+        return int(self.settings.walkers), str(self.settings.device)
+
     def setup(self) -> None:
         self.trainer = None
         s = self.settings
-        cfg = s.trainer_config()
-        device = resolve_device(s.device)
-        gen = make_generator(s.seed, device)
+        device, self.notice = device_with_fallback(s.device)
+        check_walker_memory(int(s.walkers) + int(s.data_size), device, torch.float64)
         box = self.landscape.box
-        if s.data_file:
-            data = torch.as_tensor(load_points(s.data_file), dtype=torch.float64)
-            target = None
+        if s.recipe is not None and not s.data_file:
+            from ebm_explorer.scenes.headless import build_trainer
+
+            self.trainer = build_trainer(s.recipe, self.landscape, resolution=MODEL_GRID)
+            data, model = self.trainer.data, self.trainer.model
         else:
-            data = sample_landscape(self.landscape, int(s.data_size), torch.Generator().manual_seed(int(s.seed) + 1))
-            target = self.landscape
-        model = initial_model(s, box, gen, device)
-        diagnostics = GridDiagnostics(box, target, resolution=MODEL_GRID, device=device)
-        self.trainer = Trainer(model, data, cfg, diagnostics, generator=gen)
+            cfg = s.trainer_config()
+            gen = make_generator(s.seed, device)
+            if s.data_file:
+                data = torch.as_tensor(load_points(s.data_file), dtype=torch.float64)
+                target = None
+            else:
+                data = sample_landscape(self.landscape, int(s.data_size),
+                                        torch.Generator().manual_seed(int(s.seed) + 1))
+                target = self.landscape
+            model = initial_model(s, box, gen, device)
+            diagnostics = GridDiagnostics(box, target, resolution=MODEL_GRID, device=device)
+            self.trainer = Trainer(model, data, cfg, diagnostics, generator=gen)
+        tr = self.trainer
+        self.recent = RecentTrajectory(tr.walkers.shape[0], tr.device, tr.dtype)
+        self.recent.add(0, tr.walkers, tr.state.energy, None, tr.log_weights)
         self.data = data[:MAX_DRAWN_POINTS].cpu().numpy().astype(np.float32)
         xs = box.xmin + (np.arange(MODEL_GRID) + 0.5) * box.width / MODEL_GRID
         ys = box.ymin + (np.arange(MODEL_GRID) + 0.5) * box.height / MODEL_GRID
@@ -143,7 +163,45 @@ class TrainingWorker(LoopWorker):
             if limit and self.trainer.iteration >= limit:
                 self.finish()
                 return
-            self.trainer.step()
+            tr = self.trainer
+            keep = self.recent.w
+            before = tr.walkers[:keep].clone()
+            tr.step()
+            moved = (tr.walkers[:keep] != before).any(dim=1)
+            self.recent.add(tr.iteration, tr.walkers, tr.state.energy, moved, tr.log_weights)
+
+    def capture_state(self) -> Any:
+        from ebm_explorer.scenes.state import SavedRun, optimizer_to_bytes
+
+        tr = self.trainer
+        return SavedRun(
+            "train", tr.iteration, tr.walkers.detach().cpu().numpy().astype(np.float64),
+            log_weights=tr.log_weights.detach().cpu().numpy().copy(),
+            params={k: v.detach().cpu().numpy().copy() for k, v in tr.model.state_dict().items()},
+            optimizer=optimizer_to_bytes(tr.optimizer.state_dict()),
+            scalars={"log_z_ref": float(tr.log_z_ref), "resample_count": float(tr.resample_count)},
+        )
+
+    def restore_state(self, saved: Any) -> None:
+        from ebm_explorer.scenes.state import optimizer_from_bytes
+
+        tr = self.trainer
+        if saved.positions.shape != tuple(tr.walkers.shape):
+            raise UserInputError(f"saved state has {saved.positions.shape[0]} walkers, this run has {tr.walkers.shape[0]}")
+        tr.model.load_state_dict({k: torch.as_tensor(v) for k, v in saved.params.items()})
+        if saved.optimizer:
+            tr.optimizer.load_state_dict(optimizer_from_bytes(saved.optimizer))
+        tr.state = tr._evaluate(torch.as_tensor(saved.positions, dtype=tr.dtype, device=tr.device))
+        if saved.log_weights is not None:
+            tr.log_weights = torch.as_tensor(saved.log_weights, dtype=torch.float64, device=tr.device)
+        tr.log_z_ref = saved.scalars.get("log_z_ref", tr.log_z_ref)
+        tr.resample_count = int(saved.scalars.get("resample_count", tr.resample_count))
+        tr.iteration = int(saved.step)
+        tr._version += 1  # cached data-phase energies belong to the old parameters
+        tr._data_cache = None
+        tr._moved = tr._after_kernel = None
+        self.step_count = int(saved.step)
+        self._sent_iteration = -1
 
     def make_snapshot(self) -> RunSnapshot:
         tr = self.trainer
@@ -175,7 +233,8 @@ class TrainingWorker(LoopWorker):
             iteration=tr.iteration,
             model_spec=self._model_spec(model_energy),
         )
-        return RunSnapshot(self.run_id, tr.iteration, n, self.steps_per_s, walkers, self._metrics(), extras)
+        return RunSnapshot(self.run_id, tr.iteration, n, self.steps_per_s, walkers, self._metrics(), extras,
+                           notice=self.notice or "")
 
     def _model_spec(self, model_energy: np.ndarray) -> dict[str, Any]:
         """How to rebuild the learned energy as a landscape (mixture exactly; MLP as a grid)."""

@@ -45,8 +45,7 @@ def test_default_scene_is_alive_and_panels_show_worker_numbers(qtbot, make_windo
     qtbot.waitUntil(lambda: w.model.states[0] == "paused", timeout=WAIT)
     qtbot.wait(300)  # one more draw-loop frame
     w.metrics.mark_dirty()
-    w.metrics._last_draw = 0.0
-    w.metrics.draw()
+    w.metrics.flush()  # a refresh is spread over frames: finish it now
     h0 = w.model.histories[0]
     for key in ("kl", "tv", "acceptance", "mean_energy"):
         x, y = w.metrics.series(key)
@@ -184,8 +183,7 @@ def test_run_pause_step_reset_each_sampler(qtbot, make_window, sampler):
         assert snap.walkers.hmc_path is not None
     # the panels plot exactly what the worker sent
     w.metrics.mark_dirty()
-    w.metrics._last_draw = 0.0
-    w.metrics.draw()
+    w.metrics.flush()  # a refresh is spread over frames: finish it now
     x, y = w.metrics.series("acceptance")
     steps, vals = w.model.histories[0].series("acceptance")
     np.testing.assert_array_equal(y, vals[np.isfinite(vals)])
@@ -217,8 +215,7 @@ def test_training_run_and_use_learned_energy(qtbot, make_window):
     assert np.isfinite(m.kl) and np.isfinite(m.fisher) and np.isfinite(m.log_z_est)
     assert m.mode_weights.shape == m.mode_weights_true.shape == (2,)
     w.metrics.mark_dirty()
-    w.metrics._last_draw = 0.0
-    w.metrics.draw()
+    w.metrics.flush()  # a refresh is spread over frames: finish it now
     for key in ("kl", "fisher", "log_z_est", "log_z_exact", "cross_entropy", "cross_entropy_est"):
         x, y = w.metrics.series(key)
         vals = h[0].series(key)[1]
@@ -244,8 +241,7 @@ def test_compare_mode_runs_side_by_side(qtbot, make_window):
     w.pause()
     qtbot.waitUntil(lambda: all(s == "paused" for s in w.model.states), timeout=WAIT)
     w.metrics.mark_dirty()
-    w.metrics._last_draw = 0.0
-    w.metrics.draw()
+    w.metrics.flush()  # a refresh is spread over frames: finish it now
     for r in range(2):
         x, y = w.metrics.series("acceptance", r)
         assert len(y) > 0
@@ -265,9 +261,17 @@ def test_worker_error_is_shown_and_the_app_survives(qtbot, make_window):
     p.algorithm.setCurrentIndex(p.algorithm.findData("ula"))
     p.step_size.setValue(8.0)
     w.run()
+    # issue 7: diverging walkers are counted and frozen (status bar, magenta crosses); the run goes on
+    qtbot.waitUntil(lambda: w.robustness.counts[1] > 0, timeout=WAIT)
+    assert not w.error_banner.isVisible() and w.model.any_running
+    # a worker error (here: more walkers than the memory holds) stops the run visibly; the app survives
+    from dataclasses import replace
+
+    spec = w.model.specs[0]
+    w.model.update_spec(0, replace(spec, sampling=replace(spec.sampling, n_walkers=10**12)))
     qtbot.waitUntil(lambda: w.error_banner.isVisible(), timeout=WAIT)
-    assert "NaN" in w.error_banner.text()
-    assert w.model.states[0] == "failed"
+    assert "walkers need" in w.error_banner.text()
+    qtbot.waitUntil(lambda: w.model.states[0] == "failed", timeout=WAIT)
     p.step_size.setValue(0.05)
     w.run()
     qtbot.waitUntil(lambda: not w.error_banner.isVisible() and w.model.latest[0] is not None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -117,7 +118,7 @@ def _read_npz(path: Path) -> np.ndarray:
             arr = npz[key]
     except UserInputError:
         raise
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:  # a truncated file is a bad zip
         raise UserInputError(f"{path}: not a readable .npz file ({exc})") from None
     if not np.issubdtype(arr.dtype, np.number) or np.iscomplexobj(arr):
         raise UserInputError(f"{path}: array {key!r} must hold real numbers, got dtype {arr.dtype}")

@@ -1,0 +1,205 @@
+"""Presenter mode (F11): full screen, the controls hidden, large fonts and thick lines, the scene's title
+and one-line explanation on top; and the dark / light theme toggle (Ctrl+T).
+
+Everything is restyled in place on the existing plot items (pens, fonts, backgrounds) and restored
+from the remembered originals when presenter mode ends, so nothing is rebuilt and runs keep going.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyqtgraph as pg
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from ebm_explorer.ui.scene_actions import menu
+
+__all__ = ["PresenterMode", "THEMES"]
+
+#: theme name -> (plot background, foreground: axes, text and the formerly white lines)
+THEMES = {"dark": ("#15171c", "#d0d0d0"), "light": ("#ffffff", "#1d1d1d")}
+LINE_SCALE = 2.0
+POINT_SCALE = 1.8
+TICK_PT = 14
+TITLE_PT = "15pt"
+
+
+class PresenterMode(QtCore.QObject):
+    """Toggles presenter mode and the theme of one :class:`MainWindow`."""
+
+    toggled = QtCore.Signal(bool)
+
+    def __init__(self, window: Any) -> None:
+        super().__init__(window)
+        self.window = window
+        self.active = False
+        self.theme = "dark"
+        self._saved: dict[str, Any] = {}
+        self._pens: dict[int, tuple[Any, Any]] = {}  # id(item) -> (item, original pen or size)
+        self._titles: dict[int, tuple[Any, str, str | None]] = {}
+
+        self.banner = QtWidgets.QWidget()
+        self.banner.setObjectName("presenter_banner")
+        bl = QtWidgets.QVBoxLayout(self.banner)
+        bl.setContentsMargins(12, 6, 12, 6)
+        bl.setSpacing(2)
+        self.title_label = QtWidgets.QLabel("EBM Explorer")
+        self.title_label.setObjectName("presenter_title")
+        self.explanation_label = QtWidgets.QLabel("")
+        self.explanation_label.setObjectName("presenter_explanation")
+        self.explanation_label.setWordWrap(True)
+        bl.addWidget(self.title_label)
+        bl.addWidget(self.explanation_label)
+        self.banner.setVisible(False)
+        window.centralWidget().layout().insertWidget(0, self.banner)
+
+        view_menu = menu(window, "&View")
+        self.action = QtGui.QAction("Presenter mode", window)
+        self.action.setCheckable(True)
+        self.action.setShortcut(QtGui.QKeySequence(QtCore.Qt.Key.Key_F11))
+        self.action.toggled.connect(self.set_enabled)
+        self.theme_action = QtGui.QAction("Light theme", window)
+        self.theme_action.setCheckable(True)
+        self.theme_action.setShortcut(QtGui.QKeySequence("Ctrl+T"))
+        self.theme_action.toggled.connect(lambda on: self.set_theme("light" if on else "dark"))
+        for a in (self.action, self.theme_action):
+            window.addAction(a)  # shortcuts keep working while the menu bar is hidden
+            view_menu.addAction(a)
+        window.scenes.scene_applied.connect(lambda _s: self.update_title())
+        self.update_title()
+
+    # ---- title ---------------------------------------------------------------------------------
+    def update_title(self) -> None:
+        scene = self.window.scenes.scene
+        self.title_label.setText(scene.title if scene is not None else "EBM Explorer")
+        self.explanation_label.setText(scene.explanation if scene is not None else
+                                       "Walkers sampling exp(-U)/Z live, against the exact density.")
+
+    # ---- plots to restyle ----------------------------------------------------------------------
+    def _plots(self) -> list[tuple[pg.PlotItem, bool]]:
+        """(plot, is a landscape plot) for every plot of the window."""
+        w = self.window
+        out: list[tuple[pg.PlotItem, bool]] = []
+        for v in w.all_views():
+            out.append((v.plot, True))
+            out += [(p, False) for p in (v.top, v.right) if p is not None]
+        out += [(p, False) for p in w.metrics.plots.values()]
+        out.append((w.scenes.fisher_panel.plot, False))
+        return out
+
+    def _graphics_widgets(self) -> list[pg.GraphicsLayoutWidget]:
+        w = self.window
+        return [*w.all_views(), w.metrics.graphics, w.scenes.fisher_panel.graphics]
+
+    def restyle(self) -> None:
+        """Apply the theme and (in presenter mode) the large fonts and thick lines to every plot."""
+        bg, fg = THEMES[self.theme]
+        big = self.active
+        for gw in self._graphics_widgets():
+            gw.setBackground(bg)
+        font = QtGui.QFont()
+        font.setPointSize(TICK_PT if big else 9)
+        for plot, is_landscape in self._plots():
+            for name in ("left", "bottom"):
+                ax = plot.getAxis(name)
+                ax.setPen(fg)
+                ax.setTextPen(fg)
+                ax.setTickFont(font)
+                ax.label.setFont(font)
+            key = id(plot)
+            if key not in self._titles:
+                self._titles[key] = (plot, plot.titleLabel.text, plot.titleLabel.opts.get("size"))
+            _p, text, size = self._titles[key]
+            if text:
+                plot.titleLabel.setText(text, size=TITLE_PT if big else size, color=fg)
+            for item in plot.listDataItems():
+                self._restyle_item(item, big, light_fix=not is_landscape and self.theme == "light", fg=fg)
+        for v in self.window.all_views():
+            for item in (v.walkers, v.negatives, v.data_points):
+                self._restyle_item(item, big, light_fix=False, fg=fg)
+            self._restyle_item(v.trails, big, light_fix=False, fg=fg)
+            self._restyle_item(v.contours, big, light_fix=False, fg=fg)
+
+    def _restyle_item(self, item: Any, big: bool, light_fix: bool, fg: str) -> None:
+        key = id(item)
+        if isinstance(item, pg.ScatterPlotItem) or hasattr(item, "setSize"):  # scatters and point clouds
+            if key not in self._pens:
+                self._pens[key] = (item, item.opts["size"])
+            size = self._pens[key][1]
+            item.setSize(size * POINT_SCALE if big else size)
+            return
+        if not isinstance(item, pg.PlotDataItem):
+            return
+        if key not in self._pens:
+            self._pens[key] = (item, pg.mkPen(item.opts["pen"]))
+        pen = QtGui.QPen(self._pens[key][1])
+        if big:
+            pen.setWidthF(max(pen.widthF(), 1.0) * LINE_SCALE)
+        if light_fix and pen.color().lightness() > 200:
+            c = QtGui.QColor(fg)
+            c.setAlpha(pen.color().alpha())
+            pen.setColor(c)
+        item.setPen(pen)
+
+    # ---- theme ---------------------------------------------------------------------------------
+    def set_theme(self, theme: str) -> None:
+        self.theme = theme
+        self.theme_action.blockSignals(True)
+        self.theme_action.setChecked(theme == "light")
+        self.theme_action.blockSignals(False)
+        self.restyle()
+        self._style_widgets()
+
+    def _style_widgets(self) -> None:
+        bg, fg = THEMES[self.theme]
+        size = 16 if self.active else None
+        sheet = ""
+        if self.active:
+            sheet = f"QWidget {{ font-size: {size}pt; }} "
+        if self.active or self.theme == "light":
+            sheet += (f"QMainWindow, QDockWidget, QScrollArea, QScrollArea > QWidget > QWidget {{ background: {bg}; "
+                      f"color: {fg}; }} QLabel, QCheckBox {{ color: {fg}; }}")
+        self.window.setStyleSheet(sheet)
+        self.banner.setStyleSheet(
+            f"#presenter_banner {{ background: {bg}; }} #presenter_title {{ color: {fg}; font-size: 26pt; "
+            f"font-weight: bold; }} #presenter_explanation {{ color: {fg}; font-size: 17pt; }}")
+
+    # ---- presenter mode ------------------------------------------------------------------------
+    def set_enabled(self, on: bool, fullscreen: bool = True) -> None:
+        """Enter or leave presenter mode (``fullscreen=False`` keeps the window size: screenshots)."""
+        on = bool(on)
+        self.action.blockSignals(True)
+        self.action.setChecked(on)
+        self.action.blockSignals(False)
+        if on == self.active:
+            return
+        w = self.window
+        controls = w.findChild(QtWidgets.QDockWidget, "controls_dock")
+        widgets = [controls, w.menuBar(), w.statusBar(), w.readout, w.metrics.freeze, w.metrics.window,
+                   *[lab for lab in w.metrics.findChildren(QtWidgets.QLabel) if lab.text() == "Window"],
+                   *w.findChildren(QtWidgets.QToolBar)]
+        if on:
+            self._saved = {"visible": [(x, x.isVisible()) for x in widgets], "state": w.windowState(),
+                           "geometry": w.saveGeometry()}
+            for x in widgets:
+                x.setVisible(False)
+            self.update_title()
+            self.banner.setVisible(True)
+            self.active = True
+            if fullscreen:
+                w.showFullScreen()
+            metrics = w.findChild(QtWidgets.QDockWidget, "metrics_dock")
+            w.resizeDocks([metrics], [int(0.48 * w.width())], QtCore.Qt.Orientation.Horizontal)
+        else:
+            self.active = False
+            self.banner.setVisible(False)
+            for x, vis in self._saved.get("visible", []):
+                x.setVisible(vis)
+            if w.isFullScreen():
+                w.setWindowState(self._saved.get("state", QtCore.Qt.WindowState.WindowNoState))
+                w.restoreGeometry(self._saved["geometry"])
+        w.scenes.one_column = on
+        w.scenes.set_panels(w.scenes.panels)
+        self.restyle()
+        self._style_widgets()
+        self.toggled.emit(on)

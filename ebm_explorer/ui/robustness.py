@@ -1,0 +1,219 @@
+"""What the window shows when something is wrong: degenerate landscapes, blown-up walkers, fallbacks.
+
+:func:`explain_landscape` (no Qt) reads the exact reference and says what is wrong and what the app
+does: nothing (a fine landscape), *warn* (mass at the box edge: walkers may leave, metrics count the
+inside), *wall* (grid landscapes: a quadratic wall outside the box confines the walkers; the box edge
+is drawn as that wall) or *refuse* (not normalisable in the box, NaN/-inf regions: runs stay paused
+until the landscape is fixed). :class:`RobustnessController` puts that on screen: an amber banner
+under the error banner, an orange frame for the wall, magenta crosses for walkers held by the blow-up
+rule, and a status-bar counter with the rule's name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtWidgets
+
+from ebm_explorer.core.blowup import BLOWUP_RULES
+from ebm_explorer.core.landscapes import GridLandscape
+from ebm_explorer.workers.messages import ReferenceReady, RunSnapshot, RunState
+
+__all__ = ["LandscapeVerdict", "explain_landscape", "RobustnessController", "NON_NORMALISABLE_OUTSIDE"]
+
+#: estimated mass beyond the box (relative to inside) above which a landscape counts as not normalisable
+NON_NORMALISABLE_OUTSIDE = 0.5
+#: an energy range below this over the whole box is a flat landscape
+FLAT_RANGE = 1e-9
+WALL_COLOUR = (255, 150, 30)
+FLAG_COLOUR = (255, 0, 255)
+
+
+@dataclass(frozen=True)
+class LandscapeVerdict:
+    """``action``: ok | warn | wall | refuse; ``message``: the banner text (empty when ok)."""
+
+    action: str
+    message: str
+    wall: bool  # draw the box edge as a wall
+
+
+def _grid_of(landscape: Any) -> GridLandscape | None:
+    base = getattr(landscape, "base", landscape)
+    return base if isinstance(base, GridLandscape) else None
+
+
+def explain_landscape(reference: Any, landscape: Any) -> LandscapeVerdict:
+    """What is wrong with ``landscape`` on its box (from its :class:`GridReference`) and what the app does."""
+    grid = _grid_of(landscape)
+    energy = np.asarray(reference.energy)
+    finite = energy[np.isfinite(energy)]
+    flat = finite.size > 0 and float(finite.max() - finite.min()) < FLAT_RANGE
+    leaks = float(reference.outside_mass) > NON_NORMALISABLE_OUTSIDE
+    inner = energy[1:-1, 1:-1]
+    inner_min = float(inner.min()) if inner.size else np.inf
+    falls_to_edge = leaks and float(energy.min()) < inner_min  # lowest on the box edge: still falling beyond it
+    if grid is not None:
+        wall_note = (f"Grid landscapes have a wall outside the box (energy rises as {grid.wall_strength:.3g}·d², "
+                     "d = distance to the box), drawn as the orange frame: walkers are confined by it.")
+        if flat:
+            return LandscapeVerdict("wall", "The drawn grid is flat: the density is uniform over the box. "
+                                    + wall_note, True)
+        if reference.warnings or leaks:
+            return LandscapeVerdict("wall", "Mass at the edge of the drawn grid (" + "; ".join(reference.warnings)
+                                    + "). " + wall_note, True)
+        return LandscapeVerdict("ok", "", True)
+    if flat or falls_to_edge:
+        what = "flat" if flat else "lowest at the box edge (unbounded below or still falling beyond the box)"
+        return LandscapeVerdict(
+            "refuse",
+            f"Not normalisable in this box: the energy is {what} (about {100 * min(reference.outside_mass, 99.99):.3g}%"
+            " of the mass would lie beyond the box). Runs are refused: widen the box or add a confining term, "
+            "e.g. + 0.05*(x**2 + y**2).", False)
+    if reference.warnings:
+        return LandscapeVerdict("warn", "; ".join(reference.warnings)
+                                + ". No wall: walkers may leave the box; the metrics compare the inside only.", False)
+    return LandscapeVerdict("ok", "", False)
+
+
+def _rect(box: Any) -> tuple[list[float], list[float]]:
+    return ([box.xmin, box.xmax, box.xmax, box.xmin, box.xmin], [box.ymin, box.ymin, box.ymax, box.ymax, box.ymin])
+
+
+class RobustnessController(QtCore.QObject):
+    """Attaches the banner, wall frame, blown-up markers and status counter to a :class:`MainWindow`."""
+
+    def __init__(self, window: Any) -> None:
+        super().__init__(window)
+        self.window = window
+        self.verdict = LandscapeVerdict("ok", "", False)
+        self.refused: str | None = None  # why runs are refused, or None
+        self.notices: list[str] = []
+        self.banner = QtWidgets.QLabel("")
+        self.banner.setWordWrap(True)
+        self.banner.setObjectName("robustness_banner")
+        self.banner.setStyleSheet("QLabel { background: #8a5a00; color: white; padding: 6px; border-radius: 4px; }")
+        self.banner.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.banner.setVisible(False)
+        # a constant height (3 lines): a new message never moves the view under the user's mouse
+        self.banner.setFixedHeight(3 * self.banner.fontMetrics().lineSpacing() + 14)
+        self.banner.setAlignment(QtCore.Qt.AlignmentFlag.AlignLeft | QtCore.Qt.AlignmentFlag.AlignVCenter)
+        layout = window.centralWidget().layout()
+        layout.insertWidget(layout.indexOf(window.error_banner) + 1, self.banner)
+        self.blowup_label = QtWidgets.QLabel("")
+        self.blowup_label.setToolTip("Walkers whose position, energy or gradient became NaN/inf or that diverged "
+                                     "far beyond the box, and the rule applied to them (Sampler tab)")
+        window.statusBar().addPermanentWidget(self.blowup_label)
+        self.walls: list[pg.PlotDataItem] = []
+        self.flags: list[pg.ScatterPlotItem] = []
+        for view in window.all_views():
+            wall = pg.PlotDataItem(pen=pg.mkPen(WALL_COLOUR, width=4, style=QtCore.Qt.PenStyle.DashLine))
+            wall.setZValue(50)
+            wall.setVisible(False)
+            flag = pg.ScatterPlotItem(symbol="x", size=10, pen=pg.mkPen(FLAG_COLOUR, width=2), brush=None)
+            flag.setZValue(60)
+            view.plot.addItem(wall, ignoreBounds=True)  # never changes the view's range
+            view.plot.addItem(flag, ignoreBounds=True)
+            self.walls.append(wall)
+            self.flags.append(flag)
+        m = window.model
+        m.landscape_changed.connect(self._on_landscape)
+        m.reference_ready.connect(self._on_reference)
+        m.reference_failed.connect(self._on_reference_failed)
+        m.snapshot.connect(self._on_snapshot)
+        m.run_state.connect(self._on_run_state)
+        m.runs_rebuilt.connect(lambda _specs: self._clear_flags())
+        self._counts: dict[int, tuple[int, int, str]] = {}
+        self._update_label()
+
+    # ---- landscape -----------------------------------------------------------------------
+    def _on_landscape(self, _land: Any, _version: int) -> None:
+        """Keep the banner until the new verdict: no flicker (and no view jumping) while the user draws."""
+
+    def _on_reference(self, ref: ReferenceReady) -> None:
+        self.refused = None
+        self.verdict = explain_landscape(ref.reference, self.window.model.landscape)
+        xs, ys = _rect(ref.reference.box)
+        for wall in self.walls:
+            wall.setData(xs, ys)
+            wall.setVisible(self.verdict.wall)
+        if self.verdict.action == "refuse":
+            self._refuse(self.verdict.message)
+        self._show_banner()
+
+    def _on_reference_failed(self, message: str) -> None:
+        self._refuse(f"The landscape cannot be normalised: {message}. Runs are refused until it is fixed "
+                     "(NaN/-inf regions: change the formula or the box).")
+        self._show_banner()
+
+    def _refuse(self, why: str) -> None:
+        self.refused = why
+        self.window.model.pause()
+
+    def _on_run_state(self, state: RunState) -> None:
+        if self.refused is not None and state.state == "running":
+            self.window.model.pause()
+
+    def _show_banner(self) -> None:
+        parts = [self.refused] if self.refused else ([self.verdict.message] if self.verdict.message else [])
+        parts += self.notices
+        text = "⚠ " + "\n⚠ ".join(parts) if parts else ""
+        if text != self.banner.text():
+            self.banner.setText(text)
+            self.banner.setToolTip(text)
+        self.banner.setVisible(bool(parts))
+
+    def add_notice(self, text: str) -> None:
+        """Show a notice (e.g. a device fallback) until the runs are rebuilt."""
+        if text and text not in self.notices:
+            self.notices.append(text)
+            self._show_banner()
+
+    # ---- walkers -------------------------------------------------------------------------
+    def _clear_flags(self) -> None:
+        self._counts.clear()
+        self.notices.clear()
+        for f in self.flags:
+            f.setData([], [])
+        self._update_label()
+        self._show_banner()
+
+    def _on_snapshot(self, snap: RunSnapshot) -> None:
+        i = self.window.model.index_of(snap.run_id)
+        if i is None:
+            return
+        if snap.notice:
+            self.add_notice(f"Run {i + 1}: {snap.notice}")
+        self._counts[i] = (snap.n_flagged, snap.n_blowup_events, snap.blowup_rule)
+        pts = snap.walkers.flagged
+        targets = [0] if i == 0 else []
+        if i < len(self.window.compare_views):
+            targets.append(1 + i)
+        for t in targets:
+            if pts is None or len(pts) == 0:
+                self.flags[t].setData([], [])
+            else:
+                self.flags[t].setData(pts[:, 0], pts[:, 1])
+        self._update_label()
+
+    def _update_label(self) -> None:
+        frozen = sum(c[0] for c in self._counts.values())
+        events = sum(c[1] for c in self._counts.values())
+        rules = sorted({c[2] for c in self._counts.values() if c[2]})
+        rule = "/".join(rules) if rules else "freeze"
+        text = f"blow-ups: {events:,} (rule: {rule}"
+        text += f", {frozen:,} frozen)" if "freeze" in rules or not rules else ")"
+        self.blowup_label.setText(text)
+        self.blowup_label.setStyleSheet("color: #ff40ff; font-weight: bold" if events else "")
+
+    @property
+    def counts(self) -> tuple[int, int]:
+        """(walkers frozen now, blow-up events since the reset), summed over the runs."""
+        return sum(c[0] for c in self._counts.values()), sum(c[1] for c in self._counts.values())
+
+    @staticmethod
+    def rule_names() -> dict[str, str]:
+        return dict(BLOWUP_RULES)

@@ -1,0 +1,554 @@
+"""Scenes in the app: File > Open / Save / Recent scenes, the Scenes menu (keys 1-5), and what a scene
+puts on screen beyond the runs (which live panels show, the ULA-bias ellipses, the sweep sliders).
+
+A scene is applied by setting the panels from its runs (signals blocked), handing its exact landscape
+to the model (built from the scene's ``[landscape]`` table, so a saved scene reruns bit for bit), and
+keeping the scene's own run recipes as long as the panels still show what the scene set: as soon as
+the user changes a setting, the runs follow the panels again. Saving captures the runs that are live,
+the landscape's ``spec()``, the view and the panels.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import replace
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from ebm_explorer.core.errors import UserInputError
+from ebm_explorer.core.landscapes import GaussianMixture, GridLandscape, Landscape, Tempered, landscape_from_spec
+from ebm_explorer.scenes import (
+    PANELS,
+    RunSpec as SceneRun,
+    SampleSettings,
+    Scene,
+    TrainSettings,
+    ViewSettings,
+    list_builtin_scenes,
+    load_builtin_scene,
+    load_scene,
+    save_scene,
+)
+from ebm_explorer.scenes.science import ula_ellipses
+from ebm_explorer.ui.app_model import RunSpec
+from ebm_explorer.ui.fisher_kl_panel import BetaPanel, FisherKLPanel
+from ebm_explorer.workers.sampling_worker import SamplingConfig
+from ebm_explorer.workers.training_worker import TrainingSettings
+
+__all__ = ["SceneController", "sampling_from_scene", "sampling_to_scene", "training_from_scene", "training_to_scene",
+           "METRIC_PLOTS", "MAX_RECENT"]
+
+MAX_RECENT = 8
+#: scene panel name -> the metrics panel's plots that show it
+METRIC_PLOTS = {"mean_energy": ("energy",), "acceptance": ("acceptance",), "divergence": ("divergence",),
+                "ess": ("ess",), "mode_weights": ("modes_bar", "modes_time"), "log_z": ("logz",),
+                "cross_entropy": ("cross_entropy",)}
+_PLOT_ROW_HEIGHT = 150
+_GUI_ITERATIONS_UNLIMITED = 1_000_000  # a scene needs a finite iteration count; the panel's 0 = until paused
+
+
+# ---- settings conversions (scene <-> workers) -----------------------------------------------------
+def sampling_from_scene(s: SampleSettings) -> SamplingConfig:
+    return SamplingConfig(sampler=s.sampler, step_size=s.step_size, leapfrog_steps=s.leapfrog_steps, n_walkers=s.walkers,
+                          init=s.init, init_point=tuple(s.init_point), seed=s.seed, device=s.device,
+                          steps_per_frame=s.steps_per_frame, dtype=s.dtype)
+
+
+def sampling_to_scene(c: SamplingConfig) -> SampleSettings:
+    return SampleSettings(sampler=c.sampler, step_size=float(c.step_size), leapfrog_steps=int(c.leapfrog_steps),
+                          walkers=int(c.n_walkers), init=c.init,
+                          init_point=(float(c.init_point[0]), float(c.init_point[1])), seed=int(c.seed),
+                          device=c.device, dtype=c.dtype, steps_per_frame=int(c.steps_per_frame))
+
+
+def training_from_scene(t: TrainSettings) -> TrainingSettings:
+    """The worker's settings; ``recipe`` makes the worker build the trainer as the headless runner does."""
+    return TrainingSettings(method=t.method, kernel=t.kernel, model=t.model, components=t.components,
+                            step_size=t.step_size, leapfrog_steps=t.leapfrog_steps, cd_steps=t.cd_steps,
+                            cd_reset=t.cd_reset, walkers=t.walkers, data_size=t.data_size, lr=t.lr,
+                            optimizer=t.optimizer, resample_threshold=t.resample_threshold,
+                            resampling=t.resample_scheme, iterations=t.iterations, seed=t.seed, device=t.device,
+                            recipe=t)
+
+
+def training_to_scene(t: TrainingSettings) -> TrainSettings:
+    """A scene's training settings for a live run (its recipe when it came from a scene)."""
+    if isinstance(t.recipe, TrainSettings):
+        return t.recipe
+    return TrainSettings(model=t.model, components=int(t.components), method=t.method, kernel=t.kernel,
+                         cd_steps=int(t.cd_steps), cd_reset=int(t.cd_reset), step_size=float(t.step_size),
+                         leapfrog_steps=int(t.leapfrog_steps), optimizer=t.optimizer, lr=float(t.lr),
+                         walkers=int(t.walkers), data_size=int(t.data_size),
+                         resample_threshold=float(t.resample_threshold), resample_scheme=t.resampling,
+                         iterations=int(t.iterations) or _GUI_ITERATIONS_UNLIMITED, seed=int(t.seed), device=t.device)
+
+
+def _set_combo(box: QtWidgets.QComboBox, key: Any) -> None:
+    i = box.findData(key)
+    if i >= 0:
+        box.setCurrentIndex(i)
+
+
+def _set_training_panel(panel: Any, t: TrainingSettings) -> None:
+    """Put ``t`` into the training panel's widgets without emitting ``changed``."""
+    panel.blockSignals(True)
+    try:
+        _set_combo(panel.target, "landscape")
+        _set_combo(panel.model, t.model)
+        _set_combo(panel.method, t.method)
+        _set_combo(panel.kernel, t.kernel)
+        _set_combo(panel.optimizer, t.optimizer)
+        _set_combo(panel.resampling, t.resampling)
+        _set_combo(panel.device, t.device)
+        for spin, value in ((panel.data_size, t.data_size), (panel.components, t.components),
+                            (panel.cd_steps, t.cd_steps), (panel.step_size, t.step_size), (panel.lr, t.lr),
+                            (panel.walkers, t.walkers), (panel.threshold, t.resample_threshold),
+                            (panel.iterations, t.iterations), (panel.seed, t.seed)):
+            spin.setValue(value)
+    finally:
+        panel.blockSignals(False)
+
+
+def _base_and_beta(table: dict[str, Any]) -> tuple[Landscape, float]:
+    """The landscape of a ``[landscape]`` table without its ``beta``, and the beta (1 when absent)."""
+    base_table = {k: v for k, v in table.items() if k != "beta"}
+    beta = float(table.get("beta", 1.0))
+    return landscape_from_spec(copy.deepcopy(base_table)), beta
+
+
+class SceneController(QtCore.QObject):
+    """Owns the scene menus and the scene-specific widgets of one :class:`MainWindow`."""
+
+    scene_applied = QtCore.Signal(object)  # Scene
+
+    def __init__(self, window: Any) -> None:
+        super().__init__(window)
+        self.window = window
+        self.scene: Scene | None = None
+        self.path: Path | None = None
+        self.panels: tuple[str, ...] = tuple(p for p in PANELS if p != "fisher_kl")
+        self.last_warnings: list[str] = []
+        self.one_column = False  # presenter mode: the live panels in one column of wide plots
+        self._override: tuple[Any, list[RunSpec]] | None = None  # (panel state when applied, runs)
+        self._overlay_items: list[tuple[Any, Any]] = []  # (plot item, graphics item)
+        self._base: Landscape | None = None  # the scene's landscape without beta (sweeps build on it)
+        self._warning_box: QtWidgets.QMessageBox | None = None
+
+        self.fisher_panel = FisherKLPanel()
+        self.fisher_panel.point_wanted.connect(self._request_point)
+        self.beta_panel = BetaPanel()
+        self.beta_panel.beta_changed.connect(self.set_beta)
+        self.sweep_dock = QtWidgets.QDockWidget("Sweep", window)
+        self.sweep_dock.setObjectName("sweep_dock")
+        holder = QtWidgets.QWidget()
+        lay = QtWidgets.QVBoxLayout(holder)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.fisher_panel)
+        lay.addWidget(self.beta_panel)
+        self.sweep_dock.setWidget(holder)
+        self.sweep_dock.setFeatures(QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetMovable
+                                    | QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+        window.addDockWidget(QtCore.Qt.DockWidgetArea.RightDockWidgetArea, self.sweep_dock)
+        window.splitDockWidget(window.findChild(QtWidgets.QDockWidget, "metrics_dock"), self.sweep_dock,
+                               QtCore.Qt.Orientation.Vertical)
+        self.sweep_dock.setVisible(False)
+        window.model.job_done.connect(self._on_job_done)
+        self._build_menus()
+
+    # ---- menus ---------------------------------------------------------------------------------
+    def _build_menus(self) -> None:
+        w = self.window
+        file_menu = menu(w, "&File")
+        self.open_action = QtGui.QAction("&Open scene…", w)
+        self.open_action.setShortcut(QtGui.QKeySequence.StandardKey.Open)
+        self.open_action.triggered.connect(self.open_dialog)
+        self.save_action = QtGui.QAction("&Save scene…", w)
+        self.save_action.setShortcut(QtGui.QKeySequence.StandardKey.Save)
+        self.save_action.triggered.connect(self.save_dialog)
+        file_menu.addAction(self.open_action)
+        file_menu.addAction(self.save_action)
+        self.recent_menu = file_menu.addMenu("Recent scenes")
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        file_menu.addSeparator()
+        scenes_menu = menu(w, "&Scenes")
+        self.scene_actions: dict[int, QtGui.QAction] = {}
+        for number, name, _path in list_builtin_scenes():
+            try:
+                title = load_builtin_scene(number).title
+            except UserInputError:
+                title = f"{number}. {name}"
+            a = QtGui.QAction(title, w)
+            if 1 <= number <= 9:
+                a.setShortcut(QtGui.QKeySequence(str(number)))
+            a.triggered.connect(partial(self.open_builtin, number))
+            w.addAction(a)  # the number keys work even where the menu bar is hidden (presenter mode)
+            scenes_menu.addAction(a)
+            self.scene_actions[number] = a
+        scenes_menu.addSeparator()
+        default = QtGui.QAction("Default scene", w)
+        default.triggered.connect(partial(self.open_builtin, "default"))
+        scenes_menu.addAction(default)
+        view_menu = menu(w, "&View")
+        panels_menu = view_menu.addMenu("Live panels")
+        self.panel_actions: dict[str, QtGui.QAction] = {}
+        for name in PANELS:
+            if name == "fisher_kl":
+                continue
+            a = QtGui.QAction(name.replace("_", " "), w)
+            a.setCheckable(True)
+            a.setChecked(name in self.panels)
+            a.toggled.connect(lambda _on: self.set_panels(
+                tuple(n for n, act in self.panel_actions.items() if act.isChecked())))
+            panels_menu.addAction(a)
+            self.panel_actions[name] = a
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        paths = self.recent_paths()
+        if not paths:
+            self.recent_menu.addAction("(none)").setEnabled(False)
+        for p in paths:
+            self.recent_menu.addAction(p, partial(self.open_path, p))
+
+    def recent_paths(self) -> list[str]:
+        value = self.window.settings.value("scenes/recent")
+        if isinstance(value, str):
+            value = [value]
+        return [str(v) for v in value or []][:MAX_RECENT]
+
+    def _remember(self, path: Path) -> None:
+        p = str(Path(path).resolve())
+        paths = [p] + [q for q in self.recent_paths() if q != p]
+        self.window.settings.setValue("scenes/recent", paths[:MAX_RECENT])
+        self.window.settings.sync()
+
+    # ---- open / save ---------------------------------------------------------------------------
+    def open_dialog(self) -> None:
+        start = str(self.path.parent) if self.path else ""
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(self.window, "Open scene", start, "Scenes (*.toml)")
+        if path:
+            self.open_path(path)
+
+    def save_dialog(self) -> None:
+        start = str(self.path) if self.path else "scene.toml"
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self.window, "Save scene", start, "Scenes (*.toml)")
+        if path:
+            if not path.lower().endswith(".toml"):
+                path += ".toml"
+            self.save_path(path)
+
+    def open_path(self, path: str | Path, start: bool | None = None) -> bool:
+        """Open a scene file; problems go to the error banner, unknown keys to a non-blocking message."""
+        try:
+            scene, warnings = load_scene(path)
+        except UserInputError as exc:
+            self.window.show_error(f"Cannot open scene: {exc}")
+            return False
+        self.path = Path(path)
+        self._remember(self.path)
+        self.apply(scene, warnings, start=self.window.model.any_running if start is None else start)
+        return True
+
+    def open_builtin(self, key: int | str, start: bool = True) -> bool:
+        """Open a built-in lecture scene (number 1-5 or ``"default"``); it starts animating."""
+        try:
+            scene = load_builtin_scene(key)
+        except UserInputError as exc:
+            self.window.show_error(str(exc))
+            return False
+        self.path = None
+        self.apply(scene, [], start=start)
+        return True
+
+    def save_path(self, path: str | Path) -> Path | None:
+        try:
+            written = save_scene(self.current_scene(), path)
+        except UserInputError as exc:
+            self.window.show_error(f"Cannot save scene: {exc}")
+            return None
+        self.path = written
+        self._remember(written)
+        self.window.statusBar().showMessage(f"Scene saved to {written}", 5000)
+        return written
+
+    # ---- capture -------------------------------------------------------------------------------
+    def current_scene(self) -> Scene:
+        """Everything on screen as a :class:`Scene` (landscape, live runs, view, panels, sweep)."""
+        w = self.window
+        land = w.model.landscape if w.model.landscape is not None else w.editor.current
+        if land is None:
+            raise UserInputError("no landscape yet")
+        try:
+            table = land.spec()
+        except NotImplementedError as exc:
+            raise UserInputError(f"this landscape cannot be saved in a scene: {exc}") from None
+        runs = []
+        for spec in w.model.specs or w.specs():
+            if spec.kind == "train":
+                runs.append(SceneRun(kind="train", label=spec.label, settings=training_to_scene(spec.training)))
+            else:
+                runs.append(SceneRun(kind="sample", label=spec.label, settings=sampling_to_scene(spec.sampling)))
+        bg = w.background.currentData()
+        view = ViewSettings(show="energy" if bg == "energy" else "density", view_3d=w.view3d_action.isChecked(),
+                            contours=w.show_contours.isChecked(), panels=tuple(self.panels),
+                            overlays=self.scene.view.overlays if self.scene else ())
+        if self.fisher_panel.isVisibleTo(self.sweep_dock) and "fisher_kl" not in view.panels:
+            view = replace(view, panels=(*view.panels, "fisher_kl"))
+        base = self.scene or Scene()
+        return replace(base, landscape=copy.deepcopy(dict(table)), runs=tuple(runs[:4]), view=view)
+
+    # ---- apply ---------------------------------------------------------------------------------
+    def apply(self, scene: Scene, warnings: list[str] | None = None, start: bool = False) -> None:
+        """Put ``scene`` on screen: landscape, runs, view, panels, overlays and sweep."""
+        w = self.window
+        self.last_warnings = list(warnings or [])
+        if self.last_warnings:
+            self._show_warnings(self.last_warnings)
+        try:
+            base, beta = _base_and_beta(dict(scene.landscape))
+        except UserInputError as exc:
+            w.show_error(f"Cannot open scene: {exc}")
+            return
+        w.pause()
+        w.hide_error()
+        self.scene = scene
+        self._base = base
+        land = Tempered(base, beta) if beta != 1.0 else base
+        self._panels_from_runs(scene)
+        self._editor_from_landscape(land, base, beta)
+        w.model.set_landscape(land)
+        for v in w.all_views():
+            v.show_message("computing the exact reference…")
+        compare = len(scene.runs) > 1
+        w.compare = compare
+        w.compare_action.blockSignals(True)
+        w.compare_action.setChecked(compare)
+        w.compare_action.blockSignals(False)
+        if w.view3d_action.isChecked() and (compare or not scene.view.view_3d):
+            w.view3d_action.setChecked(False)
+        w.stack.setCurrentIndex(1 if compare else 0)
+        self._override = (self._panel_state(), self._runs_of(scene))
+        show = scene.view.show
+        if show == "density" and scene.runs[0].kind == "train":
+            show = "learned"
+        _set_combo(w.background, show)
+        w.show_contours.setChecked(scene.view.contours)
+        w._rebuild_runs(start=start)
+        if scene.view.view_3d and not compare:
+            w.view3d_action.setChecked(True)
+        self.set_panels(scene.view.panels)
+        self._apply_overlays(scene, base)
+        self._apply_sweep(scene, beta)
+        w.setWindowTitle(f"EBM Explorer — {scene.title}")
+        self.scene_applied.emit(scene)
+
+    def _show_warnings(self, warnings: list[str]) -> None:
+        if self._warning_box is not None:
+            self._warning_box.close()
+        box = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Icon.Warning, "Scene opened with warnings",
+                                    "The scene was opened; these entries were ignored (defaults used):\n\n"
+                                    + "\n".join(warnings), QtWidgets.QMessageBox.StandardButton.Ok, self.window)
+        box.setWindowModality(QtCore.Qt.WindowModality.NonModal)
+        box.show()
+        self._warning_box = box
+        self.window.statusBar().showMessage(f"Scene opened with {len(warnings)} warning(s)", 10000)
+
+    def _panels_from_runs(self, scene: Scene) -> None:
+        w = self.window
+        sample = next((r.settings for r in scene.runs if r.kind == "sample"), None)
+        train = next((r.settings for r in scene.runs if r.kind == "train"), None)
+        if sample is not None:
+            w.sampler_panel.blockSignals(True)
+            w.sampler_panel.set_config(sampling_from_scene(sample))
+            w.sampler_panel.blockSignals(False)
+            w.views[0].set_start_point(sample.init_point if sample.init == "point" else None)
+        if train is not None:
+            _set_training_panel(w.training_panel, training_from_scene(train))
+        if len(scene.runs) > 1:
+            rows = [(r.settings.sampler if r.kind == "sample" else r.settings.method, r.settings.step_size)
+                    for r in scene.runs]
+            w.compare_panel.blockSignals(True)
+            w.compare_panel.set_rows(rows)
+            w.compare_panel.blockSignals(False)
+        w.mode = scene.runs[0].kind
+        w.mode_box.blockSignals(True)
+        _set_combo(w.mode_box, w.mode)
+        w.mode_box.blockSignals(False)
+
+    def _editor_from_landscape(self, land: Landscape, base: Landscape, beta: float) -> None:
+        """Show an editable version of the landscape in the editor (without it emitting a landscape)."""
+        ed = self.window.editor
+        ed.blockSignals(True)
+        try:
+            ed.beta.setValue(beta)
+            if isinstance(base, GaussianMixture):
+                ed.set_landscape_object(base)
+            elif isinstance(base, GridLandscape):
+                ed.set_landscape_object(base)
+            else:
+                spec = base.spec()
+                if spec.get("kind") == "preset":
+                    ed.select_preset(spec["name"])
+                elif spec.get("kind") == "formula":
+                    ed.formula.setText(spec["expr"])
+                    ed.source = "formula"
+                ed.set_box(base.box)
+        finally:
+            ed.blockSignals(False)
+        ed.current = land
+        ed.centres_changed.emit(np.asarray(base.means, dtype=float).copy() if isinstance(base, GaussianMixture)
+                                else np.zeros((0, 2)))
+
+    def _runs_of(self, scene: Scene) -> list[RunSpec]:
+        w = self.window
+        s, t = w.sampler_panel.config(), w.training_panel.settings()
+        out = []
+        for r in scene.runs:
+            if r.kind == "sample":
+                out.append(RunSpec(r.display_label, "sample", sampling_from_scene(r.settings), t))
+            else:
+                out.append(RunSpec(r.display_label, "train", s, training_from_scene(r.settings)))
+        return out
+
+    def _panel_state(self) -> tuple[Any, ...]:
+        w = self.window
+        return (w.sampler_panel.config(), w.training_panel.settings(), tuple(w.compare_panel.choices()), w.mode,
+                w.compare)
+
+    def runs_override(self) -> list[RunSpec] | None:
+        """The scene's own runs while the panels still show what the scene set (else None)."""
+        if self._override is None:
+            return None
+        state, runs = self._override
+        if state != self._panel_state():
+            self._override = None
+            return None
+        return list(runs)
+
+    # ---- panels, overlays, sweep ---------------------------------------------------------------
+    def set_panels(self, names: tuple[str, ...] | list[str]) -> None:
+        """Show only these live panels (scene panel names), two per row."""
+        names = tuple(n for n in names if n in PANELS)
+        metric_names = [n for n in names if n in METRIC_PLOTS] or list(METRIC_PLOTS)
+        self.panels = tuple(n for n in names if n != "fisher_kl") or tuple(metric_names)
+        for n, a in self.panel_actions.items():
+            a.blockSignals(True)
+            a.setChecked(n in self.panels)
+            a.blockSignals(False)
+        m = self.window.metrics
+        ci = m.graphics.ci
+        for plot in m.plots.values():
+            if plot in ci.items:
+                ci.removeItem(plot)
+        keys = [k for n in metric_names for k in METRIC_PLOTS[n]]
+        cols = 1 if len(keys) <= 3 or self.one_column else 2  # full width: readable from the back of a room
+        for i, key in enumerate(keys):
+            ci.addItem(m.plots[key], row=i // cols, col=i % cols)
+        m.graphics.setMinimumHeight(_PLOT_ROW_HEIGHT * ((len(keys) + cols - 1) // cols))
+        m.mark_dirty()
+
+    def visible_plots(self) -> list[str]:
+        """Keys of the metrics plots now in the layout (tests, export)."""
+        ci = self.window.metrics.graphics.ci
+        return [k for k, p in self.window.metrics.plots.items() if p in ci.items]
+
+    def _clear_overlays(self) -> None:
+        for plot, item in self._overlay_items:
+            if isinstance(item, pg.LegendItem):
+                if item.scene() is not None:
+                    item.scene().removeItem(item)
+            else:
+                plot.removeItem(item)
+        self._overlay_items = []
+
+    def _apply_overlays(self, scene: Scene, base: Landscape) -> None:
+        self._clear_overlays()
+        if "ula_ellipse" not in scene.view.overlays:
+            return
+        hs = {r.display_label: r.settings.step_size for r in scene.runs
+              if r.kind == "sample" and r.settings.sampler == "ula"}
+        try:
+            curves = ula_ellipses(self.window.model.landscape, hs)
+        except UserInputError as exc:
+            self.window.show_error(str(exc))
+            return
+        views = self.window.compare_views[: len(scene.runs)] if len(scene.runs) > 1 else self.window.views
+        for v in views:
+            legend = pg.LegendItem(offset=(-8, 8), labelTextColor="w", brush=pg.mkBrush(0, 0, 0, 150))
+            legend.setParentItem(v.plot.vb)
+            for name, pts in curves.items():
+                exact = name.startswith("exact")
+                pen = pg.mkPen("w", width=2.5) if exact else pg.mkPen("#ff9f1c", width=3,
+                                                                       style=QtCore.Qt.PenStyle.DashLine)
+                item = pg.PlotDataItem(pts[:, 0], pts[:, 1], pen=pen)
+                item.setZValue(20)
+                v.plot.addItem(item)
+                legend.addItem(item, "exact 2σ" if exact else name.replace(" (exact)", ": exact stationary 2σ"))
+                self._overlay_items.append((v.plot, item))
+            self._overlay_items.append((v.plot, legend))
+
+    def _apply_sweep(self, scene: Scene, beta: float) -> None:
+        sweep = scene.sweep
+        self.fisher_panel.setVisible(False)
+        self.beta_panel.setVisible(False)
+        if sweep is None:
+            self.sweep_dock.setVisible(False)
+            return
+        if sweep.parameter == "mode_weight":
+            self.fisher_panel.setVisible(True)
+            self.fisher_panel.set_sweep(sweep.mode, sweep.values)
+            truth = self._base
+            self.window.model.submit_job("fisher_kl:curve", partial(_curve_job, truth, sweep.mode,
+                                                                    np.asarray(sweep.values, dtype=float)))
+        else:
+            self.beta_panel.setVisible(True)
+            self.beta_panel.set_values(sweep.values, beta)
+        self.sweep_dock.setVisible(True)
+        self.sweep_dock.setWindowTitle("Fisher vs KL" if sweep.parameter == "mode_weight" else "Temperature")
+
+    def _request_point(self, weight: float) -> None:
+        if self._base is None or self.scene is None or self.scene.sweep is None:
+            return
+        self.window.model.submit_job("fisher_kl:point", partial(_curve_job, self._base, self.scene.sweep.mode,
+                                                                np.array([weight])))
+
+    def _on_job_done(self, job: Any) -> None:
+        if job.key == "fisher_kl:curve":
+            self.fisher_panel.set_curve(job.result)
+        elif job.key == "fisher_kl:point":
+            self.fisher_panel.set_point(job.result)
+
+    def set_beta(self, beta: float) -> None:
+        """New inverse temperature: the live runs keep their walkers and re-equilibrate."""
+        if self._base is None:
+            return
+        land = Tempered(self._base, beta) if beta != 1.0 else self._base
+        ed = self.window.editor
+        ed.beta.blockSignals(True)
+        ed.beta.setValue(beta)
+        ed.beta.blockSignals(False)
+        ed.current = land
+        self.window.model.set_landscape(land)
+
+
+def _curve_job(truth: Landscape, mode: int, values: np.ndarray) -> dict[str, np.ndarray]:
+    """Runs in the job thread: exact KL and Fisher at these weights (grid 128: fast enough to drag)."""
+    from ebm_explorer.scenes.science import mode_weight_curve
+
+    return mode_weight_curve(truth, mode, values, resolution=128)
+
+
+def menu(window: QtWidgets.QMainWindow, title: str) -> QtWidgets.QMenu:
+    """The window's top-level menu called ``title`` (created on first use, shared by every module)."""
+    bar = window.menuBar()
+    plain = title.replace("&", "")
+    for action in bar.actions():
+        m = action.menu()
+        if m is not None and action.text().replace("&", "") == plain:
+            return m
+    return bar.addMenu(title)

@@ -1,0 +1,116 @@
+"""The drawing side: the landscape fills its plot, histories stay bounded, the live panels show the
+noise floor and say when a panel only applies to training, the draw loop counts served ticks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ebm_explorer.core.landscapes import make_landscape
+from ebm_explorer.ui.draw_loop import DrawLoop
+from ebm_explorer.ui.history import MetricsHistory
+from ebm_explorer.ui.landscape_view import LandscapeView, PointCloud
+from ebm_explorer.ui.metrics_panel import MetricsPanel
+from ebm_explorer.workers.jobs import reference_job
+from ebm_explorer.workers.messages import Metrics
+
+
+@pytest.fixture(scope="module")
+def reference():
+    return reference_job(make_landscape("gmm"), 0)
+
+
+@pytest.mark.parametrize("size", [(420, 800), (900, 360)])
+def test_view_range_is_the_box_and_not_much_more(qtbot, reference, size):
+    v = LandscapeView()
+    qtbot.addWidget(v)
+    v.resize(*size)
+    v.show()
+    v.set_reference(reference)
+    qtbot.wait(200)
+    b = reference.reference.box
+    (x0, x1), (y0, y1) = v.plot.vb.viewRange()
+    assert x0 <= b.xmin and x1 >= b.xmax and y0 <= b.ymin and y1 >= b.ymax
+    assert (x1 - x0) < 1.1 * b.width and (y1 - y0) < 1.1 * b.height  # the box fills the plot
+    s = v.plot.vb.size()
+    assert s.width() / s.height() == pytest.approx(b.width / b.height, rel=0.05)  # aspect kept 1:1
+
+
+def test_point_cloud_draws_what_it_is_given(qtbot):
+    p = PointCloud(3, "#ffffff")
+    pts = np.array([[0.0, 1.0], [np.nan, 2.0], [2.0, -1.0]])
+    p.setData(pos=pts)
+    np.testing.assert_array_equal(p.points(), pts[[0, 2]])
+    assert p.dataBounds(0) == [0.0, 2.0] and p.dataBounds(1) == [-1.0, 1.0]
+    p.setData(pos=np.zeros((0, 2)))
+    assert p.dataBounds(0) is None
+
+
+def _metrics(step: int, **kw) -> Metrics:
+    return Metrics(step=step, mode_weights=np.array([0.3, 0.7]), mode_weights_true=np.array([0.25, 0.75]), **kw)
+
+
+def test_history_is_bounded_and_keeps_the_newest_point():
+    h = MetricsHistory(capacity=64)
+    h.append(_metrics(-1))
+    nbytes = h.nbytes  # fixed from the first point on (the mode columns are sized then)
+    for i in range(10_000):
+        h.append(_metrics(i, kl=float(i)))
+    steps, kl = h.series("kl")
+    assert h.n <= 64 and h.nbytes == nbytes
+    assert steps[-1] == 9999 and kl[-1] == 9999.0  # the curve ends at the latest value
+    assert np.all(np.diff(steps) > 0) and steps[0] < 300  # still spans the whole run, in order
+    gaps = np.diff(steps[:-1])
+    assert gaps.max() == gaps.min()  # uniform decimation
+    assert h.mode_series()[1].shape == (h.n, 2)
+
+
+def test_panels_show_the_noise_floor_and_training_only_notes(qtbot):
+    m = MetricsPanel()
+    qtbot.addWidget(m)
+    m.show()
+    h = MetricsHistory()
+    for i in range(20):
+        h.append(_metrics(10 * i, kl=0.5 - 0.01 * i, tv=0.4, kl_expected=0.2, tv_expected=0.15, acceptance=0.9))
+    m.set_histories([h], ["run"])
+    m.flush()
+    x, y = m.series("kl_expected")
+    np.testing.assert_array_equal(y, np.full(20, 0.2))
+    assert m.floor_labels["kl_expected"].isVisible() and m.floor_labels["tv_expected"].isVisible()
+    assert m.notes["logz"].isVisible() and m.notes["cross_entropy"].isVisible()  # sampling: training only
+    assert not m.plots["logz"].getAxis("left").isVisible()
+    h.append(_metrics(200, log_z_est=1.0, log_z_exact=1.1, cross_entropy=2.0))
+    m.flush()
+    assert not m.notes["logz"].isVisible() and m.plots["logz"].getAxis("left").isVisible()
+    assert not m.notes["cross_entropy"].isVisible()
+
+
+def test_a_refresh_is_spread_over_frames(qtbot):
+    m = MetricsPanel()
+    qtbot.addWidget(m)
+    h = MetricsHistory()
+    for i in range(5):
+        h.append(_metrics(i, kl=1.0, acceptance=0.5))
+    m.set_histories([h], ["run"])
+    frames = 0
+    while m.draw():
+        frames += 1
+    assert frames > 1 and len(m.series("kl")[0]) == 5
+    assert not m.draw()  # nothing new: no work
+
+
+def test_draw_loop_counts_served_ticks_apart_from_frames_with_new_data(qtbot):
+    loop = DrawLoop(fps=100)
+
+    class View:
+        n = 0
+
+        def draw(self) -> bool:
+            self.n += 1
+            return self.n % 2 == 0
+
+    v = View()
+    loop.add(v)
+    for _ in range(6):
+        loop.tick()
+    assert loop.ticks == 6 and loop.frames == 3
