@@ -24,7 +24,6 @@ COMMAND_MODULES = (
     "ebm_explorer.cli.gui_cmd",
     "ebm_explorer.cli.screenshot_cmd",
     "ebm_explorer.cli.run_cmd",
-    "ebm_explorer.cli.bench_cmd",
 )
 
 
@@ -40,13 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"ebm-explorer {__version__}")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
-        module.register(sub)
+        importlib.import_module(name).register(sub)
     return parser
 
 
