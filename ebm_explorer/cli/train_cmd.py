@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import time
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +36,6 @@ from ebm_explorer.core.training import (
     TrainableEnergy,
     TrainConfig,
     Trainer,
-    TrainHistory,
     load_points,
     sample_landscape,
 )
@@ -144,14 +142,7 @@ def run(args: argparse.Namespace) -> int:
     ).validated()
     diagnostics = GridDiagnostics(box, target, args.grid_resolution, device=device)
     trainer = Trainer(model, data, config, diagnostics, generator=make_generator(args.seed, device))
-    history = TrainHistory()
-    trainer.add_callback("on_step_end", history)
-    start = time.perf_counter()
-    for _ in range(args.iterations):
-        trainer.step()
-    seconds = time.perf_counter() - start
-
-    arrays = history.arrays()
+    arrays, seconds = trainer.run(args.iterations)
     arrays["mode_weights_true"] = diagnostics.mode_weights_true
     arrays["walkers"] = trainer.walkers.detach().cpu().numpy()
     arrays["log_weights"] = trainer.log_weights.detach().cpu().numpy()

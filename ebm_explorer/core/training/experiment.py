@@ -11,7 +11,6 @@ samples (N/2 per student mode) and resamples when GMM.py's ``CV^2 > 0.2``, i.e. 
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,7 +22,7 @@ from ebm_explorer.core.training.data import sample_mixture
 from ebm_explorer.core.training.diagnostics import GridDiagnostics
 from ebm_explorer.core.training.jarzynski import cv2_threshold_to_ess
 from ebm_explorer.core.training.models import MixtureEnergy
-from ebm_explorer.core.training.trainer import TrainConfig, Trainer, TrainHistory
+from ebm_explorer.core.training.trainer import TrainConfig, Trainer
 from ebm_explorer.core.types import Box
 
 __all__ = ["ModeWeightSettings", "ModeWeightRun", "mode_weight_target", "run_mode_weight_method"]
@@ -90,13 +89,7 @@ def run_mode_weight_method(
     )
     diag = diagnostics or GridDiagnostics(target.box, target, settings.grid_resolution)
     trainer = Trainer(model, data, cfg, diag, generator=gen)
-    hist = TrainHistory()
-    trainer.add_callback("on_step_end", hist)
-    start = time.perf_counter()
-    for _ in range(settings.iterations):
-        trainer.step()
-    seconds = time.perf_counter() - start
-    arrays = hist.arrays()
+    arrays, seconds = trainer.run(settings.iterations)
     return ModeWeightRun(
         method=method,
         seed=seed,

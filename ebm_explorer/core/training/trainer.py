@@ -22,6 +22,7 @@ counted in the metrics; a non-finite gradient or parameter raises :class:`Numeri
 from __future__ import annotations
 
 import math
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field, fields
 from numbers import Integral, Real
@@ -197,6 +198,15 @@ class Trainer:
         if self.config.method != "jarzynski":
             return math.nan
         return self.log_z_ref + float(jz.log_mean_weight(self.log_weights))
+
+    def run(self, iterations: int) -> tuple[dict[str, np.ndarray], float]:
+        """Run ``iterations`` steps, recording every one: ``(history_* arrays, wall-clock seconds)``."""
+        history = TrainHistory()
+        self.add_callback("on_step_end", history)
+        start = time.perf_counter()
+        for _ in range(iterations):
+            self.step()
+        return history.arrays(), time.perf_counter() - start
 
     def step(self) -> TrainMetrics:
         """One training iteration; returns (and passes to the callbacks) its metrics."""
