@@ -7,6 +7,7 @@ are compared per gradient evaluation (HMC does L per step; MH keeps the gradient
 
     python bench/bench_samplers.py                       # N = 1e3 ... 1e6 on cpu (+ cuda if present)
     python bench/bench_samplers.py --sizes 1e3 1e4 --steps 50 --json bench.json
+    python bench/bench_samplers.py --sizes 1e5 --threads 1 --compile     # + fused (torch.compile) steps
 
 ``--landscapes`` instead compares, preset by preset, the hand-written fast gradient with the generic
 autograd path of the same energy (``Landscape.energy_and_grad``) and with the naive baseline, all in
@@ -29,7 +30,7 @@ import torch
 
 from ebm_explorer import __version__
 from ebm_explorer.core.landscapes import PRESETS, Landscape, make_landscape
-from ebm_explorer.core.samplers import SAMPLERS, SamplerParams, initial_positions
+from ebm_explorer.core.samplers import SAMPLERS, Sampler, SamplerParams, compiled_sampler, initial_positions
 
 STEP_SIZE = {"mh": 0.5, "ula": 0.01, "mala": 0.01, "hmc": 0.05}
 
@@ -74,7 +75,14 @@ def timed(device: torch.device, fn: Callable[[], None], steps: int, rounds: int)
     return best
 
 
-def bench_one(device: torch.device, dtype: torch.dtype, n: int, steps: int, leapfrog: int, rounds: int) -> list[dict]:
+def variants(name: str, compile: bool) -> list[tuple[str, Sampler]]:
+    """The eager sampler, plus its fused (torch.compile) step when asked for."""
+    eager = SAMPLERS[name]
+    return [(name, eager)] + ([(f"{name}+compile", compiled_sampler(eager))] if compile else [])
+
+
+def bench_one(device: torch.device, dtype: torch.dtype, n: int, steps: int, leapfrog: int, rounds: int,
+              compile: bool = False) -> list[dict]:
     landscape = make_landscape("eight_gaussians")
     gen = torch.Generator(device=device).manual_seed(0)
     x0 = initial_positions("gaussian", n, landscape.box, gen, device, dtype)
@@ -91,19 +99,20 @@ def bench_one(device: torch.device, dtype: torch.dtype, n: int, steps: int, leap
     rows.append(dict(method="baseline-ula", steps=steps, seconds=secs, walker_steps_per_s=base_rate,
                      grad_evals_per_s=base_rate, vs_baseline=1.0))
 
-    for name, sampler in SAMPLERS.items():
+    for name in SAMPLERS:
         params = SamplerParams(step_size=STEP_SIZE[name], leapfrog_steps=leapfrog)
         grads_per_step = leapfrog if name == "hmc" else 1
         k = max(1, math.ceil(steps / grads_per_step))  # the same number of gradient evaluations for all
-        holder = {"s": sampler.init(x0, landscape)}
+        for label, sampler in variants(name, compile):
+            holder = {"s": sampler.init(x0, landscape)}
 
-        def run_ours():
-            holder["s"] = sampler.step(gen, holder["s"], landscape, params)[0]
+            def run_ours():
+                holder["s"] = sampler.step(gen, holder["s"], landscape, params)[0]
 
-        secs = timed(device, run_ours, k, rounds)
-        rate = n * k / secs
-        rows.append(dict(method=name, steps=k, seconds=secs, walker_steps_per_s=rate,
-                         grad_evals_per_s=rate * grads_per_step, vs_baseline=rate * grads_per_step / base_rate))
+            secs = timed(device, run_ours, k, rounds)
+            rate = n * k / secs
+            rows.append(dict(method=label, steps=k, seconds=secs, walker_steps_per_s=rate,
+                             grad_evals_per_s=rate * grads_per_step, vs_baseline=rate * grads_per_step / base_rate))
     for r in rows:
         r.update(device=str(device), n=n)
     return rows
@@ -124,7 +133,7 @@ class AutogradPath:
 
 def bench_landscapes(
     device: torch.device, dtype: torch.dtype, n: int, steps: int, leapfrog: int, rounds: int,
-    names: list[str], samplers: list[str],
+    names: list[str], samplers: list[str], compile: bool = False,
 ) -> list[dict]:
     """Per preset and sampler: fast path vs autograd path vs the naive baseline, gradient evaluations/s."""
     gen = torch.Generator(device=device).manual_seed(0)
@@ -146,18 +155,24 @@ def bench_landscapes(
             grads_per_step = leapfrog if sname == "hmc" else 1
             k = max(1, math.ceil(steps / grads_per_step))
             rates = {}
-            for path, fn in (("fast", land), ("autograd", AutogradPath(land))):
-                holder = {"s": sampler.init(x0, fn)}
+            paths = [("fast", sampler, land), ("autograd", sampler, AutogradPath(land))]
+            if compile:
+                paths.append(("compiled", compiled_sampler(sampler), land))
+            for path, smp, fn in paths:
+                holder = {"s": smp.init(x0, fn)}
 
                 def run_ours():
-                    holder["s"] = sampler.step(gen, holder["s"], fn, params)[0]
+                    holder["s"] = smp.step(gen, holder["s"], fn, params)[0]
 
                 rates[path] = n * k * grads_per_step / timed(device, run_ours, k, rounds)
-            rows.append(dict(
+            row = dict(
                 method=sname, landscape=name, grad_evals_per_s=rates["fast"],
                 autograd_grad_evals_per_s=rates["autograd"], fast_vs_autograd=rates["fast"] / rates["autograd"],
                 vs_baseline=rates["fast"] / base_rate, autograd_vs_baseline=rates["autograd"] / base_rate,
-            ))
+            )
+            if compile:
+                row.update(compiled_grad_evals_per_s=rates["compiled"], compiled_vs_baseline=rates["compiled"] / base_rate)
+            rows.append(row)
     for r in rows:
         r.update(device=str(device), n=n, steps=steps)
     return rows
@@ -178,6 +193,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--dtype", choices=["float32", "float64"], default="float32")
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     ap.add_argument("--json", default=None, help="write the results here")
+    ap.add_argument("--compile", action="store_true",
+                    help="also time each sampler's fused step (torch.compile; compile time not counted)")
     ap.add_argument("--landscapes", nargs="+", default=None,
                     help="compare fast vs autograd path on these presets ('all' = every preset)")
     ap.add_argument("--samplers", nargs="+", default=["ula"], choices=list(SAMPLERS),
@@ -196,7 +213,8 @@ def main(argv: list[str] | None = None) -> None:
     rows = []
     if args.landscapes:
         print(f"{'device':6} {'N':>9} {'landscape':>22} {'sampler':>7} {'fast grad/s':>12} {'autograd/s':>11} "
-              f"{'fast/autograd':>13} {'fast/baseline':>13} {'autograd/baseline':>17}")
+              f"{'fast/autograd':>13} {'fast/baseline':>13} {'autograd/baseline':>17}"
+              + (f" {'compiled/baseline':>17}" if args.compile else ""))
     else:
         print(f"{'device':6} {'N':>9} {'method':>13} {'steps':>6} {'walker-steps/s':>15} {'grad-evals/s':>13} {'x baseline':>10}")
     for dev_name in devices:
@@ -207,23 +225,25 @@ def main(argv: list[str] | None = None) -> None:
         for n in (int(s) for s in args.sizes):
             if args.landscapes:
                 steps = args.steps or default_steps(n)
-                for r in bench_landscapes(device, dtype, n, steps, args.leapfrog, args.rounds, args.landscapes, args.samplers):
+                for r in bench_landscapes(device, dtype, n, steps, args.leapfrog, args.rounds, args.landscapes, args.samplers,
+                                          args.compile):
                     rows.append(r)
                     if r["method"] == "baseline-ula":
                         print(f"{r['device']:6} {n:>9} {'baseline (8 Gaussians)':>22} {'ula':>7} {r['grad_evals_per_s']:>12.3e}", flush=True)
                         continue
                     print(f"{r['device']:6} {n:>9} {r['landscape']:>22} {r['method']:>7} {r['grad_evals_per_s']:>12.3e} "
                           f"{r['autograd_grad_evals_per_s']:>11.3e} {r['fast_vs_autograd']:>13.2f} {r['vs_baseline']:>13.2f} "
-                          f"{r['autograd_vs_baseline']:>17.2f}", flush=True)
+                          f"{r['autograd_vs_baseline']:>17.2f}"
+                          + (f" {r['compiled_vs_baseline']:>17.2f}" if args.compile else ""), flush=True)
                 continue
-            for r in bench_one(device, dtype, n, args.steps or default_steps(n), args.leapfrog, args.rounds):
+            for r in bench_one(device, dtype, n, args.steps or default_steps(n), args.leapfrog, args.rounds, args.compile):
                 rows.append(r)
                 print(f"{r['device']:6} {n:>9} {r['method']:>13} {r['steps']:>6} {r['walker_steps_per_s']:>15.3e} "
                       f"{r['grad_evals_per_s']:>13.3e} {r['vs_baseline']:>10.2f}", flush=True)
     if args.json:
         meta = dict(
             version=__version__, torch=torch.__version__, dtype=args.dtype, threads=torch.get_num_threads(),
-            leapfrog=args.leapfrog, rounds=args.rounds, cpu=platform.processor() or platform.machine(), python=platform.python_version(),
+            leapfrog=args.leapfrog, rounds=args.rounds, compile=args.compile, cpu=platform.processor() or platform.machine(), python=platform.python_version(),
             cuda=torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
             date=datetime.now(timezone.utc).isoformat(timespec="seconds"),
             landscapes=args.landscapes or ["eight_gaussians"], samplers=args.samplers if args.landscapes else list(SAMPLERS),

@@ -107,3 +107,16 @@ def test_module_entry_point_matches_console_script():
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "nope" in done.stderr
 
+
+
+def test_sample_compile_gives_the_eager_answer(tmp_path, capsys):
+    """``--compile`` fuses the steps (a formula: the generic autograd path) without changing the walkers."""
+    paths = [tmp_path / "eager.npz", tmp_path / "fused.npz"]
+    for path, extra in zip(paths, ([], ["--compile"])):
+        assert main(["sample", "--formula", "(x**2-1)**2 + 0.5*y**2", "--box", "-2.5", "2.5", "-3", "3",
+                     "--sampler", "mala", *SMALL, "--out", str(path), *extra]) == 0
+    assert "NOTE" not in capsys.readouterr().out
+    eager, fused = (np.load(p) for p in paths)
+    np.testing.assert_allclose(fused["positions"], eager["positions"], rtol=1e-4, atol=1e-4)
+    meta = json.loads(str(fused["meta"]))
+    assert meta["compile"] is True and meta["compile_fallback"] is None

@@ -73,8 +73,9 @@ SIGMA = np.array([[1.0, 0.6], [0.6, 2.0]])
 H = 0.4
 
 
-def test_ula_reaches_biased_covariance_and_mala_does_not():
-    """Oracle 1: ULA's stationary covariance is (Sigma^-1 - h/2 Sigma^-2)^-1; MALA's is Sigma."""
+@pytest.mark.parametrize("compile", [False, True], ids=["eager", "compiled"])
+def test_ula_reaches_biased_covariance_and_mala_does_not(compile):
+    """Oracle 1: ULA's stationary covariance is (Sigma^-1 - h/2 Sigma^-2)^-1; MALA's is Sigma (both paths)."""
     prec = np.linalg.inv(SIGMA)
     sigma_h = np.linalg.inv(prec - 0.5 * H * prec @ prec)
     # covariance error shrinks by max|1 - h lambda(P)|^2 ~ 0.68 per step: 80 steps leave ~1e-13
@@ -85,10 +86,10 @@ def test_ula_reaches_biased_covariance_and_mala_does_not():
     for name in ("ula", "mala"):
         gen = torch.Generator().manual_seed(11)
         x0 = exact_samples(MU, SIGMA, n, gen)
-        res = run_chain(SAMPLERS[name], target, x0, SamplerParams(step_size=H), steps, gen)
+        res = run_chain(SAMPLERS[name], target, x0, SamplerParams(step_size=H), steps, gen, compile=compile)
         x = res.state.position.numpy()
         results[name] = (x.mean(0), np.cov(x.T))
-        assert res.nonfinite_walkers == 0
+        assert res.nonfinite_walkers == 0 and res.compile_fallback is None
 
     mean, cov = results["ula"]
     se = gaussian_cov_se(sigma_h, n)
@@ -134,17 +135,18 @@ def uniform_start(n: int, gen: torch.Generator) -> torch.Tensor:
 
 
 @pytest.mark.parametrize("name", list(MIX_RUNS))
-def test_exact_samplers_reach_mixture(name):
+@pytest.mark.parametrize("compile", [False, True], ids=["eager", "compiled"])
+def test_exact_samplers_reach_mixture(name, compile):
     """MH, MALA and HMC reach the exact mixture: mean, covariance and the mass on each side of two lines.
 
     The three modes are 3 apart with unit-ish stds (barriers of about 1 nat); from the uniform start
-    these chains forget the start within ~100 steps.
+    these chains forget the start within ~100 steps. Run on the eager and the fused (compiled) steps.
     """
     params, steps, _ = MIX_RUNS[name]
     n = 20_000
     gen = torch.Generator().manual_seed(5)
-    res = run_chain(SAMPLERS[name], MIX, uniform_start(n, gen), params, steps, gen)
-    assert res.nonfinite_walkers == 0
+    res = run_chain(SAMPLERS[name], MIX, uniform_start(n, gen), params, steps, gen, compile=compile)
+    assert res.nonfinite_walkers == 0 and res.compile_fallback is None
     x = res.state.position.numpy()
     mean, cov = MIX.mean(), MIX.cov()
     np.testing.assert_array_less(np.abs(x.mean(0) - mean), K_SE * np.sqrt(np.diag(cov) / n))

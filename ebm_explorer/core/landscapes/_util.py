@@ -7,10 +7,22 @@ import math
 from typing import Any, Sequence
 
 import numpy as np
+import torch
 
 from ebm_explorer.core.errors import UserInputError
 from ebm_explorer.core.landscapes.base import Landscape
 from ebm_explorer.core.types import Box
+
+
+def lse_and_softmax(logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``logsumexp`` over the components of ``(M, N)`` logits ``(N,)`` and the ``softmax`` ``(M, N)``.
+
+    One ``exp`` pass serves both: a mixture's energy and its responsibilities (its gradient).
+    """
+    m = logits.amax(0)  # (N,)
+    e = torch.exp(logits - m)
+    s = e.sum(0)
+    return m + torch.log(s), e / s
 
 
 class SpecLandscape(Landscape):

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from ebm_explorer.core.errors import UserInputError
-from ebm_explorer.core.landscapes._util import SpecLandscape, as_array, as_box, box_list
+from ebm_explorer.core.landscapes._util import SpecLandscape, as_array, as_box, box_list, lse_and_softmax
 from ebm_explorer.core.types import Box
 
 #: half-width of the automatic box in standard deviations (edge mass < 1e-6 per component)
@@ -79,36 +79,38 @@ class GaussianMixture(SpecLandscape):
         self._cache: dict[tuple[torch.device, torch.dtype], tuple[torch.Tensor, ...]] = {}
 
     def _params(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        """``(m0, m1, p00, p01, p11, logc)``, each ``(M,)``, on ``x``'s device and dtype (cached)."""
+        """``(m0, m1, p00, p01, p11, logc)``, each ``(M, 1)``, on ``x``'s device and dtype (cached)."""
         key = (x.device, x.dtype)
         if key not in self._cache:
             prec = self._prec
             cols = (self.means[:, 0], self.means[:, 1], prec[:, 0, 0], prec[:, 0, 1], prec[:, 1, 1], self._logc)
-            self._cache[key] = tuple(torch.as_tensor(a, dtype=x.dtype, device=x.device) for a in cols)
+            self._cache[key] = tuple(torch.as_tensor(a, dtype=x.dtype, device=x.device)[:, None] for a in cols)
         return self._cache[key]
 
     def _logits(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Per-component log terms ``(N, M)`` and the two components of ``C^-1 (x - m)``.
+        """Per-component log terms and the two components of ``C^-1 (x - m)``, each ``(M, N)``.
 
-        Written element-wise over the 2 coordinates: 2-3x faster than an einsum over (N, M, 2).
+        Component-major and written element-wise over the 2 coordinates: reductions over the M
+        components then run over contiguous rows, 3x faster on CPU than reducing a trailing axis of
+        size M (and 2-3x faster again than an einsum over (N, M, 2)).
         """
         m0, m1, p00, p01, p11, logc = self._params(x)
-        d0 = x[:, :1] - m0  # (N, M)
-        d1 = x[:, 1:] - m1
+        xt = x.T.contiguous()  # (2, N)
+        d0 = xt[0] - m0  # (M, N)
+        d1 = xt[1] - m1
         g0 = p00 * d0 + p01 * d1  # (C^-1 d)_0
         g1 = p01 * d0 + p11 * d1
         return logc - 0.5 * (d0 * g0 + d1 * g1), g0, g1
 
     def energy(self, x: torch.Tensor) -> torch.Tensor:
-        return -torch.logsumexp(self._logits(x)[0], dim=1)
+        return -torch.logsumexp(self._logits(x)[0], dim=0)
 
     def energy_and_grad(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         with torch.no_grad():
             logits, g0, g1 = self._logits(x.detach())
-            e = -torch.logsumexp(logits, dim=1)
-            r = torch.softmax(logits, dim=1)  # responsibilities (N, M)
-            g = torch.stack(((r * g0).sum(1), (r * g1).sum(1)), dim=-1)
-        return e, g
+            lse, r = lse_and_softmax(logits)  # responsibilities r: (M, N)
+            g = torch.stack(((r * g0).sum(0), (r * g1).sum(0)), dim=-1)
+        return -lse, g
 
     def log_z_exact(self) -> float:
         """``log sum_j w_j`` (each component is a normalised Gaussian)."""

@@ -5,6 +5,7 @@ contract and ``run.py`` for the plain loop used by the CLI.
 """
 
 from ebm_explorer.core.samplers.base import Sampler, SamplerParams, SamplerState, StepInfo, init_state
+from ebm_explorer.core.samplers.compiled import compiled_sampler
 from ebm_explorer.core.samplers.registry import (
     INIT_KINDS,
     MAX_LEAPFROG_STEPS,
@@ -30,4 +31,5 @@ __all__ = [
     "ChainResult",
     "finite_walkers",
     "run_chain",
+    "compiled_sampler",
 ]

@@ -24,6 +24,7 @@ __all__ = [
     "log_mean_weight",
     "log_ess",
     "ess_fraction",
+    "weights_and_ess",
     "cv2_threshold_to_ess",
 ]
 
@@ -91,6 +92,14 @@ def ess_fraction(log_w: torch.Tensor) -> float:
     if not bool(torch.isfinite(log_w).any()):
         return 0.0
     return float(torch.exp(log_ess(log_w)) / log_w.numel())
+
+
+def weights_and_ess(log_w: torch.Tensor) -> tuple[torch.Tensor, float]:
+    """``(p, ESS / N)`` from one softmax: ``ESS = 1 / sum p_i^2`` equals :func:`log_ess`'s
+    ``(sum e^A)^2 / sum e^2A`` and costs one pass instead of two ``logsumexp`` (the trainer's hot loop)."""
+    p = normalized_weights(log_w)
+    s2 = float((p * p).sum())
+    return p, (1.0 / (log_w.numel() * s2) if math.isfinite(s2) and s2 > 0 else 0.0)
 
 
 def cv2_threshold_to_ess(cv2: float) -> float:

@@ -14,13 +14,14 @@ computes it in closed form; the MLP uses one autograd backward pass over the wei
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
 from torch import nn
 
 from ebm_explorer.core.errors import UserInputError
+from ebm_explorer.core.landscapes._util import lse_and_softmax
 from ebm_explorer.core.landscapes.base import Landscape
 from ebm_explorer.core.landscapes.mlp import MLPEnergy
 from ebm_explorer.core.types import Box
@@ -39,6 +40,10 @@ def stratified_counts(n: int, masses: np.ndarray) -> np.ndarray:
     if short > 0:
         counts[np.argsort(-(raw - counts), kind="stable")[:short]] += 1
     return counts
+
+
+#: ``w (N,) -> d/dtheta sum_i w_i U(x_i)`` per trainable parameter, at points and parameters fixed earlier
+WeightedGradFn = Callable[[torch.Tensor], list[torch.Tensor]]
 
 
 class TrainableEnergy(nn.Module, Landscape):
@@ -67,6 +72,12 @@ class TrainableEnergy(nn.Module, Landscape):
             e = self.energy(x.detach())
             grads = torch.autograd.grad((w * e).sum(), params, allow_unused=True)
         return e.detach(), [torch.zeros_like(p) if g is None else g.detach() for p, g in zip(params, grads)]
+
+    def energy_grad_and_param_grad_fn(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, WeightedGradFn]:
+        """``U(x)``, ``grad_x U(x)`` and ``w -> weighted_param_grad(x, w)`` at the current parameters;
+        a model with a closed form reuses its forward pass for the last (see :class:`MixtureEnergy`)."""
+        e, g = self.energy_and_grad(x)
+        return e, g, lambda w: self.weighted_param_grad(x, w)
 
     def log_z_exact(self) -> float | None:
         """Closed-form ``log Z`` of the current parameters, or None when only the grid can give it."""
@@ -164,43 +175,44 @@ class MixtureEnergy(TrainableEnergy):
         """
         a, log_s, z = (self._like(t, x) for t in (self.means, self.log_widths, self.z))
         inv_var = torch.exp(-2.0 * log_s)[:, None]  # (M, 1)
-        xt = x.T.contiguous()  # (2, N)
-        d0 = xt[0] - a[:, 0:1]  # (M, N)
-        d1 = xt[1] - a[:, 1:2]  # (M, N)
+        d0 = x[:, 0] - a[:, 0:1]  # (M, N): the strided column is read once, no transposed copy
+        d1 = x[:, 1] - a[:, 1:2]  # (M, N)
         logits = (d0 * d0 + d1 * d1) * (-0.5 * inv_var) - z[:, None]
         return logits, d0, d1, inv_var
-
-    @staticmethod
-    def _lse_softmax(logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``logsumexp`` over components ``(N,)`` and responsibilities ``softmax`` ``(M, N)`` in one pass."""
-        m = logits.amax(0)  # (N,)
-        e = torch.exp(logits - m)
-        s = e.sum(0)
-        return m + torch.log(s), e / s
 
     def energy(self, x: torch.Tensor) -> torch.Tensor:
         logits, _, _, _ = self._logits(x)
         if torch.is_grad_enabled() and logits.requires_grad:
             return -torch.logsumexp(logits, dim=0)
-        return -self._lse_softmax(logits)[0]
+        return -lse_and_softmax(logits)[0]
 
     def energy_and_grad(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Analytic: ``grad U = sum_j r_j (x - a_j) / s_j^2`` with responsibilities ``r = softmax(l)``."""
+        e, g, _ = self.energy_grad_and_param_grad_fn(x)
+        return e, g
+
+    def energy_grad_and_param_grad_fn(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, WeightedGradFn]:
+        """One pass over the components serves the move (energy, gradient) and the later parameter
+        gradient at the same walkers: the returned function keeps ``r`` and ``x - a``."""
         with torch.no_grad():
             logits, d0, d1, inv_var = self._logits(x.detach())
-            lse, r = self._lse_softmax(logits)
+            lse, r = lse_and_softmax(logits)
             rv = r * inv_var  # (M, N)
             g = torch.stack([(rv * d0).sum(0), (rv * d1).sum(0)], dim=1)  # (N, 2)
-        return -lse, g
+        return -lse, g, lambda w: self._weighted_param_grad(r, d0, d1, inv_var, w)
 
     def energy_and_weighted_param_grad(self, x: torch.Tensor, w: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        """``U(x)`` and the closed form of ``d/dtheta sum_i w_i U(x_i)`` in one pass.
-
-        ``dU/da_j = r_j (a_j - x) / s_j^2``, ``dU/dlog s_j = -r_j |x - a_j|^2 / s_j^2``, ``dU/dz_j = r_j``.
-        """
+        """``U(x)`` and the closed form of ``d/dtheta sum_i w_i U(x_i)`` in one pass."""
         with torch.no_grad():
             logits, d0, d1, inv_var = self._logits(x.detach())
-            lse, r = self._lse_softmax(logits)
+            lse, r = lse_and_softmax(logits)
+        return -lse, self._weighted_param_grad(r, d0, d1, inv_var, w)
+
+    def _weighted_param_grad(self, r: torch.Tensor, d0: torch.Tensor, d1: torch.Tensor, inv_var: torch.Tensor,
+                             w: torch.Tensor) -> list[torch.Tensor]:
+        """``dU/da_j = r_j (a_j - x) / s_j^2``, ``dU/dlog s_j = -r_j |x - a_j|^2 / s_j^2``, ``dU/dz_j = r_j``,
+        summed over walkers with weights ``w`` ``(N,)``."""
+        with torch.no_grad():
             wr = r * w.to(r.dtype)  # (M, N)
             wrv = wr * inv_var
             ga = -torch.stack([(wrv * d0).sum(1), (wrv * d1).sum(1)], dim=1)  # (M, 2)
@@ -208,7 +220,7 @@ class MixtureEnergy(TrainableEnergy):
             if self.learn_widths:
                 out.append(-(wrv * (d0 * d0 + d1 * d1)).sum(1))
             out.append((wr.sum(1) * self.z_grad_mask).to(self.z.dtype))
-        return -lse, out
+        return out
 
     def log_component_mass(self) -> torch.Tensor:
         """Unnormalised log mass of each component: ``log 2 pi s_j^2 - z_j`` ``(M,)``."""

@@ -37,7 +37,7 @@ from ebm_explorer.core.samplers import SamplerParams, SamplerState, get_sampler
 from ebm_explorer.core.samplers.langevin import langevin_move
 from ebm_explorer.core.training import jarzynski as jz
 from ebm_explorer.core.training.diagnostics import GridDiagnostics, GridValues
-from ebm_explorer.core.training.models import MixtureEnergy, TrainableEnergy
+from ebm_explorer.core.training.models import MixtureEnergy, TrainableEnergy, WeightedGradFn
 from ebm_explorer.core.training.resampling import RESAMPLING_SCHEMES, resample_indices
 
 __all__ = ["METHODS", "KERNELS", "OPTIMIZERS", "TrainConfig", "TrainMetrics", "TrainHistory", "Trainer"]
@@ -90,6 +90,11 @@ class TrainConfig:
 
     def as_dict(self) -> dict:
         return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def all_finite(tensors: list[torch.Tensor]) -> bool:
+    """Every entry of every tensor is finite: one reduction and one host sync, not one per tensor."""
+    return bool(torch.isfinite(torch.cat([t.reshape(-1) for t in tensors])).all())
 
 
 @dataclass(frozen=True)
@@ -172,6 +177,8 @@ class Trainer:
         self._moved: torch.Tensor | None = None  # walkers after this iteration's move (PCD / Jarzynski)
         self._after_kernel: SamplerState | None = None  # MALA/HMC state after a move, under theta_k
         self._stale = False  # CD: cached energies belong to the previous parameters
+        self._finite_at: tuple[SamplerState, torch.Tensor] | None = None  # (state, its finite mask)
+        self._param_grad_at: tuple[SamplerState, int, WeightedGradFn] | None = None  # (state, version, fn)
         n = config.walkers
         if config.method == "jarzynski":
             walkers = model.initial_samples(n, self.generator, stratified=config.stratified_init)
@@ -219,8 +226,7 @@ class Trainer:
             if not bool(torch.isfinite(self.log_weights).any()):
                 raise NumericalError("every Jarzynski walker has a NaN/inf position or weight: "
                                      "reduce the step size or the learning rate")
-            ess_before = jz.ess_fraction(self.log_weights)
-            w = jz.normalized_weights(self.log_weights)
+            w, ess_before = jz.weights_and_ess(self.log_weights)
         else:
             w = self._uniform_weights(ok)
         grads = self._ce_gradient(w, ok)
@@ -252,7 +258,7 @@ class Trainer:
             self.log_z_ref = log_z_est
             resampled = True
         self.iteration += 1
-        self.last_metrics = self._metrics(log_z_est, resampled, accept)
+        self.last_metrics = self._metrics(log_z_est, resampled, accept, self._finite())
         for fn in self.callbacks["on_step_end"]:
             fn(self)
         return self.last_metrics
@@ -275,16 +281,24 @@ class Trainer:
         return self.data[idx]
 
     def _evaluate(self, position: torch.Tensor) -> SamplerState:
-        energy, grad = self.model.energy_and_grad(position)
+        """The state at ``position`` under the current parameters; keeps the parameter-gradient terms
+        of the same pass for :meth:`_ce_gradient` while this state and these parameters last."""
+        energy, grad, param_grad_fn = self.model.energy_grad_and_param_grad_fn(position)
         self._stale = False
-        return SamplerState(position, energy, grad)
+        state = SamplerState(position, energy, grad)
+        self._param_grad_at = (state, self._version, param_grad_fn)
+        return state
 
     def _finite(self) -> torch.Tensor:
         """``(N,)`` bool: walkers whose position, energy and gradient are finite (NaN/inf propagate
-        through the sum, which is cheaper than reducing each ``(N, 2)`` array on its own)."""
+        through the sum, which is cheaper than reducing each ``(N, 2)`` array on its own). Computed
+        once per state: the states are immutable tuples, so identity means the same walkers."""
         s = self.state
-        total = s.energy + s.position[:, 0] + s.position[:, 1] + s.grad[:, 0] + s.grad[:, 1]
-        return torch.isfinite(total)
+        if self._finite_at is not None and self._finite_at[0] is s:
+            return self._finite_at[1]
+        ok = torch.isfinite(s.energy + s.position[:, 0] + s.position[:, 1] + s.grad[:, 0] + s.grad[:, 1])
+        self._finite_at = (s, ok)
+        return ok
 
     def _uniform_weights(self, ok: torch.Tensor) -> torch.Tensor:
         n_ok = int(ok.sum())
@@ -303,11 +317,15 @@ class Trainer:
 
     def _ce_gradient(self, w: torch.Tensor, ok: torch.Tensor) -> list[torch.Tensor]:
         """``mean_j dU(x*_j) - sum_i w_i dU(X_i)`` per parameter (dropped walkers: position 0, weight 0)."""
-        x = torch.where(ok[:, None], self.state.position, torch.zeros_like(self.state.position))
         pos = self._data_phase()[1]
-        neg = self.model.weighted_param_grad(x, w.to(self.dtype))
+        at = self._param_grad_at
+        if at is not None and at[0] is self.state and at[1] == self._version and bool(ok.all()):
+            neg = at[2](w.to(self.dtype))  # the terms of the pass that evaluated these walkers
+        else:
+            x = torch.where(ok[:, None], self.state.position, torch.zeros_like(self.state.position))
+            neg = self.model.weighted_param_grad(x, w.to(self.dtype))
         grads = [p - q for p, q in zip(pos, neg)]
-        if not all(bool(torch.isfinite(g).all()) for g in grads):
+        if not all_finite(grads):
             raise NumericalError(f"the cross-entropy gradient is NaN/inf at iteration {self.iteration + 1}: "
                                  "the model or the walkers diverged (reduce the learning rate or step size)")
         return grads
@@ -317,7 +335,7 @@ class Trainer:
             p.grad = g
         self.optimizer.step()
         self._version += 1
-        if not all(bool(torch.isfinite(p).all()) for p in self.model.trainable()):
+        if not all_finite([p.detach() for p in self.model.trainable()]):
             raise NumericalError(f"model parameters became NaN/inf at iteration {self.iteration + 1}: "
                                  "reduce the learning rate")
 
@@ -362,13 +380,12 @@ class Trainer:
         self.log_weights = torch.zeros_like(self.log_weights)
         self.resample_count += 1
 
-    def _metrics(self, log_z_est: float, resampled: bool, accept: float) -> TrainMetrics:
+    def _metrics(self, log_z_est: float, resampled: bool, accept: float, ok: torch.Tensor) -> TrainMetrics:
+        """``ok``: the walkers' finite mask for the current state (computed once per iteration)."""
         cfg = self.config
-        ok = self._finite()
         data_energy = float(self._data_phase()[0].double().mean())
         if cfg.method == "jarzynski":
-            w = jz.normalized_weights(self.log_weights)
-            ess = jz.ess_fraction(self.log_weights)
+            w, ess = jz.weights_and_ess(self.log_weights)
         else:
             w = self._uniform_weights(ok)
             ess = 1.0
