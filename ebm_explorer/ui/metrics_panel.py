@@ -28,6 +28,9 @@ MAX_RUNS = 4
 MAX_MODES = 12
 #: the panels refresh at most this often
 REDRAW_INTERVAL_S = 0.5
+#: fixed width of every left axis: a width that followed the tick labels (0.5 -> 1000) would re-lay out
+#: all eight plots, and repaint every axis, whenever one label grew (a 70-100 ms frame on 2 cores)
+LEFT_AXIS_PX = 52
 #: plots updated per draw-loop frame during a refresh (bounds the UI-thread time of one frame)
 PLOTS_PER_FRAME = 1
 
@@ -145,6 +148,7 @@ class MetricsPanel(QtWidgets.QWidget):
             self.plots[key].setLabel("bottom", "step")
         self.plots["acceptance"].setYRange(-0.02, 1.02, padding=0)  # a rate: 0.9875-0.9895 axes mislead
         for p in self.plots.values():
+            p.getAxis("left").setWidth(LEFT_AXIS_PX)  # tick labels that grow must not re-lay out the grid
             for name in ("left", "bottom"):
                 p.getAxis(name).setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
             p.titleLabel.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)

@@ -198,3 +198,13 @@ def test_log_z_error_with_resampling_within_random_walk_bound(scheme: str) -> No
         assert rms < 3 * predicted, (n, scheme, rms, predicted)
         # log of an unbiased estimate: Jensen bias about -predicted^2 / 2, plus 3 standard errors of the mean
         assert abs(float(errs.mean())) < 3 * predicted / math.sqrt(len(errs)) + predicted**2, (n, errs)
+
+
+@given(st.lists(st.floats(-30, 30), min_size=1, max_size=60))
+@settings(max_examples=60, deadline=None)
+def test_weights_and_ess_equals_the_logsumexp_form(log_w: list[float]) -> None:
+    a = torch.tensor(log_w, dtype=torch.float64)
+    p, ess = jz.weights_and_ess(a)
+    assert torch.allclose(p, jz.normalized_weights(a), rtol=0, atol=0)
+    assert math.isclose(ess, jz.ess_fraction(a), rel_tol=1e-10)
+    assert jz.weights_and_ess(torch.full((5,), -math.inf, dtype=torch.float64))[1] == 0.0

@@ -40,8 +40,10 @@ def test_mixture_closed_forms_match_autograd_and_grid() -> None:
     assert torch.allclose(g, gx, atol=1e-12)
     analytic = model.weighted_param_grad(x, w)
     auto = torch.autograd.grad((w * model.energy(x)).sum(), model.trainable())
-    for a, b in zip(analytic, auto):
-        assert torch.allclose(a, b, atol=1e-12)
+    e2, g2, param_grad_fn = model.energy_grad_and_param_grad_fn(x)  # the trainer's one-pass route
+    assert torch.equal(e2, e) and torch.equal(g2, g)
+    for a, b, c in zip(analytic, auto, param_grad_fn(w)):
+        assert torch.allclose(a, b, atol=1e-12) and torch.equal(a, c)
     diag = GridDiagnostics(model.box, None, 400)
     e_grid = model.energy(diag.points)
     grid_log_z = float(torch.logsumexp(-e_grid.detach(), 0)) + math.log(diag.cell_area)
@@ -148,6 +150,27 @@ def test_history_arrays_and_callbacks() -> None:
         tr.add_callback("on_batch_end", hist)
     with pytest.raises(UserInputError):
         TrainConfig(method="foo").validated()
+
+
+def test_cached_parameter_gradient_equals_a_fresh_one() -> None:
+    """The trainer reuses the forward pass that evaluated the walkers for the next iteration's parameter
+    gradient: that must be the gradient of the same walkers under the same parameters, bitwise."""
+    target = GaussianMixture([1.0, 3.0], [[-2.0, 0.0], [2.0, 0.0]], box=Box(-6, 6, -4, 4))
+    gen = make_generator(4)
+    data = sample_mixture(target, 500, gen)
+    seen = []
+    for mlp in (False, True):
+        model = MLPModel(box=target.box) if mlp else MixtureEnergy([[-1.0, 0.0], [1.0, 0.0]], box=target.box)
+        tr = Trainer(model, data, TrainConfig(method="jarzynski", walkers=300, lr=0.01), generator=gen)
+        for _ in range(4):
+            tr.step()
+            state, version, fn = tr._param_grad_at
+            assert state is tr.state and version == tr._version
+            w = torch.softmax(tr.log_weights, 0).to(tr.dtype)
+            for a, b in zip(fn(w), model.weighted_param_grad(tr.state.position, w)):
+                assert torch.allclose(a, b, rtol=1e-12, atol=1e-14)
+        seen.append(tr.iteration)
+    assert seen == [4, 4]
 
 
 def test_nonfinite_walkers_are_dropped_and_reported() -> None:
