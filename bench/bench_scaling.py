@@ -1,8 +1,8 @@
 """How cost grows: seconds per walker-step against the number of walkers, and the exact grid
 reference against its resolution. Prints markdown tables (for the README) and writes a JSON record.
 
-Walkers: ULA and MALA on the 8-Gaussian mixture and ULA on the double well (fast analytic gradients),
-beside the naive eager-autograd ULA baseline of ``bench_samplers.py``, for N = 1e3 ... 1e7 (float32;
+Walkers: ULA (eager and fused by ``torch.compile``; compile time not counted) and MALA on the
+8-Gaussian mixture and ULA on the double well (fast analytic gradients), beside the naive eager-autograd ULA baseline of ``bench_samplers.py``, for N = 1e3 ... 1e7 (float32;
 each size is skipped, and the skip printed, when one step would take longer than ``--max-step-s``
 as extrapolated from the previous size). Grid: ``compute_reference`` on the 8-Gaussian mixture and
 on Mueller-Brown for R = 64 ... 2048 (R^2 energy evaluations plus the watershed).
@@ -27,12 +27,13 @@ from bench_samplers import STEP_SIZE, baseline_ula, sync, timed
 from ebm_explorer import __version__
 from ebm_explorer.core.landscapes import make_landscape
 from ebm_explorer.core.reference import compute_reference
-from ebm_explorer.core.samplers import SAMPLERS, SamplerParams, initial_positions
+from ebm_explorer.core.samplers import SAMPLERS, SamplerParams, compiled_sampler, initial_positions
 
-#: (column label, landscape, sampler); "baseline" is the naive eager-autograd ULA
+#: (column label, landscape, sampler); "baseline" is the naive eager-autograd ULA, "+compile" the fused step
 WALKER_CASES = (
     ("baseline ULA, 8 Gaussians", "eight_gaussians", "baseline"),
     ("ULA, 8 Gaussians", "eight_gaussians", "ula"),
+    ("ULA --compile, 8 Gaussians", "eight_gaussians", "ula+compile"),
     ("MALA, 8 Gaussians", "eight_gaussians", "mala"),
     ("ULA, double well", "double_well", "ula"),
 )
@@ -53,8 +54,9 @@ def walker_step(label_case: tuple[str, str, str], n: int, device: torch.device, 
             box["x"] = step(gen, box["x"])
 
         return run_base
-    sampler = SAMPLERS[sampler_name]
-    params = SamplerParams(step_size=STEP_SIZE[sampler_name])
+    base_name, _, fused = sampler_name.partition("+")
+    sampler = compiled_sampler(SAMPLERS[base_name]) if fused else SAMPLERS[base_name]
+    params = SamplerParams(step_size=STEP_SIZE[base_name])
     holder = {"s": sampler.init(x0, land)}
 
     def run() -> None:

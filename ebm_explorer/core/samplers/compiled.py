@@ -55,9 +55,14 @@ class CompiledStep:
 
 _COMPILED: dict[str, Sampler] = {}
 
+#: compiled variants kept per step function (torch's default, 8, is reached by a session that tries
+#: eight step sizes or landscapes; past it torch silently runs that step uncompiled)
+RECOMPILE_LIMIT = 64
+
 
 def compiled_sampler(sampler: Sampler) -> Sampler:
     """``sampler`` with a compiled ``step`` (one per sampler and process; ``init`` runs once, eagerly)."""
     if sampler.name not in _COMPILED:
+        torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, RECOMPILE_LIMIT)
         _COMPILED[sampler.name] = sampler._replace(step=CompiledStep(sampler.step))
     return _COMPILED[sampler.name]
