@@ -28,9 +28,8 @@ MAX_RUNS = 4
 MAX_MODES = 12
 #: the panels refresh at most this often
 REDRAW_INTERVAL_S = 0.5
-#: fixed width of every left axis: a width that followed the tick labels (0.5 -> 1000) would re-lay out
-#: all eight plots, and repaint every axis, whenever one label grew (a 70-100 ms frame on 2 cores)
-LEFT_AXIS_PX = 52
+#: the widest tick label a left axis makes room for (pyqtgraph keeps labels short with SI prefixes)
+WIDEST_TICK_LABEL = "-0.0000"
 #: plots updated per draw-loop frame during a refresh (bounds the UI-thread time of one frame)
 PLOTS_PER_FRAME = 1
 
@@ -148,10 +147,10 @@ class MetricsPanel(QtWidgets.QWidget):
             self.plots[key].setLabel("bottom", "step")
         self.plots["acceptance"].setYRange(-0.02, 1.02, padding=0)  # a rate: 0.9875-0.9895 axes mislead
         for p in self.plots.values():
-            p.getAxis("left").setWidth(LEFT_AXIS_PX)  # tick labels that grow must not re-lay out the grid
             for name in ("left", "bottom"):
                 p.getAxis(name).setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
             p.titleLabel.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self.fit_left_axes(QtGui.QFont())
         self.floor_labels: dict[str, pg.TextItem] = {}
         for skey, text in _FLOOR_LABELS.items():
             t = pg.TextItem(text, color=(200, 200, 200), anchor=(0, 1))  # above the line's first point
@@ -170,8 +169,19 @@ class MetricsPanel(QtWidgets.QWidget):
         self._dirty = False
         self._last_draw = 0.0
         self._pending: list[str] = []  # plots still to update in the current refresh
+        self._x_ranges: dict[str, tuple[float, float]] = {}  # time plot -> its stepped x range
         self.freeze.toggled.connect(lambda on: self.mark_dirty() if not on else None)
         self.window.valueChanged.connect(lambda _v: self.mark_dirty())
+
+    def fit_left_axes(self, tick_font: QtGui.QFont) -> None:
+        """Give every left axis one fixed width, sized for ``tick_font`` (presenter mode enlarges it).
+
+        A width that followed the tick labels (0.5 -> 1000) would re-lay out all eight plots, and
+        repaint every axis, whenever one label grew: 70-120 ms frames on 2 cores.
+        """
+        width = QtGui.QFontMetrics(tick_font).horizontalAdvance(WIDEST_TICK_LABEL) + 14
+        for p in self.plots.values():
+            p.getAxis("left").setWidth(width)
 
     # ---- inputs --------------------------------------------------------------------------
     def set_histories(self, histories: list[MetricsHistory], labels: list[str]) -> None:
@@ -226,6 +236,7 @@ class MetricsPanel(QtWidgets.QWidget):
             for r in range(MAX_RUNS):
                 h = self._histories[r] if r < len(self._histories) else None
                 self._draw_modes(r, h, self._selection(h))
+            self._step_x_range("modes_time")
             return
         if key == "truth":
             self._draw_truth()
@@ -255,17 +266,40 @@ class MetricsPanel(QtWidgets.QWidget):
                     label.setVisible(True)
         if key in _ONLY_WHEN:
             self._show_note(key, not any_data)
+        self._step_x_range(key)
+
+    def _step_x_range(self, key: str) -> None:
+        """Grow a time plot's x range in steps (1, 2, 5 x 10^k, >= 25% head room), not every refresh.
+
+        A range that followed the newest step would rebuild the bottom axis (its tick text) at every
+        refresh; in steps it is rebuilt a few times per decade. The scroll window keeps auto-range.
+        """
+        plot = self.plots[key]
+        steps = [h.series("acceptance")[0] for h in self._histories if h.n]
+        if self.window.value() > 0 or not steps:
+            self._x_ranges.pop(key, None)
+            plot.enableAutoRange(x=True)
+            return
+        lo = min(float(s[0]) for s in steps)
+        hi = max(float(s[-1]) for s in steps)
+        current = self._x_ranges.get(key)
+        if current is not None and current[0] == lo and hi <= current[1] and hi - lo > 0.25 * (current[1] - lo):
+            return
+        span = max(hi - lo, 1.0) * 1.25
+        magnitude = 10.0 ** np.floor(np.log10(span))
+        nice = next(m * magnitude for m in (1.0, 2.0, 5.0, 10.0) if m * magnitude >= span)
+        self._x_ranges[key] = (lo, lo + nice)
+        plot.setXRange(lo, lo + nice, padding=0.02)
 
     def _show_note(self, key: str, on: bool) -> None:
-        """Replace an empty, meaningless axis by a centred note (and back when data arrives)."""
+        """Replace an empty, meaningless axis (and its grid) by a centred note (and back when data arrives)."""
         plot, note = self.plots[key], self.notes[key]
         if note.isVisible() == on:
             return
         note.setPos(plot.getViewBox().boundingRect().center())
         note.setVisible(on)
-        for name in ("left", "bottom"):
-            plot.getAxis(name).setVisible(not on)
-        plot.showGrid(x=not on, y=not on, alpha=0.2)
+        for name in ("left", "bottom"):  # transparent, not hidden: a hidden axis would re-lay out every plot
+            plot.getAxis(name).setOpacity(0.0 if on else 1.0)
         for _skey, _f, _style in _PLOTS[key][1]:
             for c in self.curves[_skey]:
                 c.setVisible(not on)

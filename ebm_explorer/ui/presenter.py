@@ -114,6 +114,7 @@ class PresenterMode(QtCore.QObject):
                 plot.titleLabel.setText(text, size=TITLE_PT if big else size, color=fg)
             for item in plot.listDataItems():
                 self._restyle_item(item, big, light_fix=not is_landscape and self.theme == "light", fg=fg)
+        self.window.metrics.fit_left_axes(font)
         for v in self.window.all_views():
             for item in (v.walkers, v.negatives, v.data_points):
                 self._restyle_item(item, big, light_fix=False, fg=fg)
