@@ -59,6 +59,8 @@ _ONLY_WHEN = {
     "logz": (("log_z_est",), "log Z estimate: Jarzynski training only"),
     "cross_entropy": (("cross_entropy", "cross_entropy_est"), "cross-entropy: training only"),
 }
+#: spans (x 10^k) that a time plot's x range takes as it grows
+_NICE_SPANS = (1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
 _FLOOR_LABELS = {"kl_expected": "KL noise floor (iid)", "tv_expected": "TV noise floor (iid)"}
 
 
@@ -269,10 +271,11 @@ class MetricsPanel(QtWidgets.QWidget):
         self._step_x_range(key)
 
     def _step_x_range(self, key: str) -> None:
-        """Grow a time plot's x range in steps (1, 2, 5 x 10^k, >= 25% head room), not every refresh.
+        """Grow a time plot's x range in steps (:data:`_NICE_SPANS` x 10^k, >= 15% head room).
 
         A range that followed the newest step would rebuild the bottom axis (its tick text) at every
-        refresh; in steps it is rebuilt a few times per decade. The scroll window keeps auto-range.
+        refresh; in steps it is rebuilt about ten times per decade, and the data fill at least 65% of
+        the width. The scroll window keeps auto-range.
         """
         plot = self.plots[key]
         steps = [h.series("acceptance")[0] for h in self._histories if h.n]
@@ -285,9 +288,9 @@ class MetricsPanel(QtWidgets.QWidget):
         current = self._x_ranges.get(key)
         if current is not None and current[0] == lo and hi <= current[1] and hi - lo > 0.25 * (current[1] - lo):
             return
-        span = max(hi - lo, 1.0) * 1.25
+        span = max(hi - lo, 1.0) * 1.15
         magnitude = 10.0 ** np.floor(np.log10(span))
-        nice = next(m * magnitude for m in (1.0, 2.0, 5.0, 10.0) if m * magnitude >= span)
+        nice = next(m * magnitude for m in _NICE_SPANS if m * magnitude >= span)
         self._x_ranges[key] = (lo, lo + nice)
         plot.setXRange(lo, lo + nice, padding=0.02)
 
