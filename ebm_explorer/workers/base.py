@@ -315,3 +315,45 @@ class LoopWorker(QtCore.QThread):
             self.failed.emit(WorkerError(self.run_id, describe_error(exc, n, device), traceback.format_exc()))
             self.state_changed.emit(RunState(self.run_id, "failed"))
             return False
+
+
+class LandscapeWorker(LoopWorker):
+    """A run on a landscape that the UI can swap while it runs: the settings every such run shares.
+
+    ``("landscape", (landscape, version))`` replaces the landscape and forgets its reference,
+    ``("reference", ReferenceReady)`` is kept only if it belongs to the current version (a late
+    answer for an older landscape is dropped), ``("speed", steps_per_s)`` caps the pace, and
+    ``("config", ...)`` goes to :meth:`apply_config`.
+    """
+
+    #: what the run's settings are called in an error message
+    settings_name = "run"
+
+    def __init__(self, run_id: int, landscape: Any, landscape_version: int = 0) -> None:
+        super().__init__(run_id)
+        self.landscape = landscape
+        self.landscape_version = landscape_version
+        self.reference: Any = None  # ReferenceReady of the current landscape, when it has arrived
+
+    def apply(self, key: str, value: Any) -> None:
+        if key == "config":
+            self.apply_config(value)
+        elif key == "landscape":
+            self.landscape, self.landscape_version = value
+            self.reference = None
+            self.landscape_changed()
+        elif key == "reference":
+            if value.version == self.landscape_version:
+                self.reference = value
+        elif key == "speed":
+            self.max_steps_per_s = float(value)
+        else:
+            raise UserInputError(f"unknown {self.settings_name} setting {key!r}")
+
+    def apply_config(self, value: Any) -> None:
+        """Take new run settings (also before :meth:`setup` succeeded)."""
+        raise NotImplementedError
+
+    def landscape_changed(self) -> None:
+        """React to a new :attr:`landscape` (already stored)."""
+        raise NotImplementedError

@@ -24,7 +24,7 @@ from ebm_explorer.core.landscapes import Landscape
 from ebm_explorer.core.mcmc_diagnostics import ess_bulk
 from ebm_explorer.core.metrics import walker_metrics
 from ebm_explorer.core.samplers import SamplerParams, finite_walkers, get_sampler, initial_positions, validate_params
-from ebm_explorer.workers.base import LoopWorker
+from ebm_explorer.workers.base import LandscapeWorker
 from ebm_explorer.workers.display import walker_histogram
 from ebm_explorer.workers.messages import Metrics, RunSnapshot, WalkerSnapshot
 from ebm_explorer.workers.recent import RecentTrajectory
@@ -66,45 +66,35 @@ class SamplingConfig:
         return SamplerParams(step_size=float(self.step_size), leapfrog_steps=int(self.leapfrog_steps), trace_walkers=traced)
 
 
-class SamplingWorker(LoopWorker):
+class SamplingWorker(LandscapeWorker):
     """Runs ``config.sampler`` on ``landscape``; send ``("config", SamplingConfig)``,
     ``("landscape", (landscape, version))`` or ``("reference", ReferenceReady)`` to change it live."""
 
+    settings_name = "sampler"
+
     def __init__(self, run_id: int, config: SamplingConfig, landscape: Landscape, landscape_version: int = 0) -> None:
-        super().__init__(run_id)
+        super().__init__(run_id, landscape, landscape_version)
         self.config = config
-        self.landscape = landscape
-        self.landscape_version = landscape_version
-        self.reference: Any = None  # ReferenceReady of the current landscape, when it has arrived
         self.steps_per_batch = max(1, int(config.steps_per_frame))
         self._state = None
         self.recent: RecentTrajectory | None = None  # recent steps of a subset of walkers (export)
 
     # ---- settings ------------------------------------------------------------------------
-    def apply(self, key: str, value: Any) -> None:
-        if key == "config":
-            old, new = self.config, value
-            validate_params(new.sampler, new.params())
-            self.config = new
-            self.steps_per_batch = max(1, int(new.steps_per_frame))
-            restart = (old.n_walkers, old.init, old.init_point, old.seed, old.device, old.dtype) != (
-                new.n_walkers, new.init, new.init_point, new.seed, new.device, new.dtype)
-            if restart and self._state is not None:
-                self.setup()
-            elif old.sampler != new.sampler and self._state is not None:
-                self._reinit_state()
-        elif key == "landscape":
-            self.landscape, self.landscape_version = value
-            self.reference = None
-            if self._state is not None:
-                self._reinit_state()
-        elif key == "reference":
-            if value.version == self.landscape_version:
-                self.reference = value
-        elif key == "speed":
-            self.max_steps_per_s = float(value)
-        else:
-            raise UserInputError(f"unknown sampler setting {key!r}")
+    def apply_config(self, value: SamplingConfig) -> None:
+        old, new = self.config, value
+        validate_params(new.sampler, new.params())
+        self.config = new
+        self.steps_per_batch = max(1, int(new.steps_per_frame))
+        restart = (old.n_walkers, old.init, old.init_point, old.seed, old.device, old.dtype) != (
+            new.n_walkers, new.init, new.init_point, new.seed, new.device, new.dtype)
+        if restart and self._state is not None:
+            self.setup()
+        elif old.sampler != new.sampler and self._state is not None:
+            self._reinit_state()
+
+    def landscape_changed(self) -> None:
+        if self._state is not None:
+            self._reinit_state()
 
     def resource_hint(self) -> tuple[int | None, str]:
         return int(self.config.n_walkers), str(self.config.device)

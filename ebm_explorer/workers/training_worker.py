@@ -20,7 +20,7 @@ from ebm_explorer.core.errors import UserInputError
 from ebm_explorer.core.landscapes import Landscape
 from ebm_explorer.core.training import GridDiagnostics, MixtureEnergy, MLPModel, TrainConfig, Trainer
 from ebm_explorer.core.training.data import load_points, sample_landscape
-from ebm_explorer.workers.base import LoopWorker
+from ebm_explorer.workers.base import LandscapeWorker
 from ebm_explorer.workers.display import walker_histogram
 from ebm_explorer.workers.messages import Metrics, RunSnapshot, TrainingExtras, WalkerSnapshot
 from ebm_explorer.workers.recent import RecentTrajectory
@@ -87,35 +87,25 @@ def initial_model(settings: TrainingSettings, box: Any, generator: torch.Generat
     raise UserInputError(f"model must be gmm or mlp, got {settings.model!r}")
 
 
-class TrainingWorker(LoopWorker):
+class TrainingWorker(LandscapeWorker):
     """Trains on ``landscape`` (or on ``settings.data_file``); one ``step`` = one training iteration."""
 
+    settings_name = "training"
+
     def __init__(self, run_id: int, settings: TrainingSettings, landscape: Landscape, landscape_version: int = 0) -> None:
-        super().__init__(run_id)
+        super().__init__(run_id, landscape, landscape_version)
         self.settings = settings
-        self.landscape = landscape
-        self.landscape_version = landscape_version
-        self.reference: Any = None
         self.trainer: Trainer | None = None
         self.recent: RecentTrajectory | None = None  # recent iterations of a subset of walkers (export)
 
-    def apply(self, key: str, value: Any) -> None:
-        if key == "config":
-            self.settings = value
-            if self.trainer is not None:
-                self.setup()
-        elif key == "landscape":
-            self.landscape, self.landscape_version = value
-            self.reference = None
-            if self.trainer is not None:
-                self.setup()  # a new target: training starts over
-        elif key == "reference":
-            if value.version == self.landscape_version:
-                self.reference = value
-        elif key == "speed":
-            self.max_steps_per_s = float(value)
-        else:
-            raise UserInputError(f"unknown training setting {key!r}")
+    def apply_config(self, value: TrainingSettings) -> None:
+        self.settings = value
+        if self.trainer is not None:
+            self.setup()
+
+    def landscape_changed(self) -> None:
+        if self.trainer is not None:
+            self.setup()  # a new target: training starts over
 
     def resource_hint(self) -> tuple[int | None, str]:
         return int(self.settings.walkers), str(self.settings.device)
