@@ -40,7 +40,8 @@ def test_default_scene_is_alive_and_panels_show_worker_numbers(qtbot, make_windo
     w = make_window(autostart=True)
     qtbot.waitUntil(lambda: _ref_ready(w), timeout=WAIT)
     h = w.model.histories
-    qtbot.waitUntil(lambda: h[0].n >= 3 and np.isfinite(h[0].series("kl")[1]).sum() >= 2, timeout=WAIT)
+    qtbot.waitUntil(lambda: h[0].n >= 3 and np.isfinite(h[0].series("kl")[1]).sum() >= 2
+                    and np.isfinite(h[0].series("acceptance")[1]).any(), timeout=WAIT)
     w.pause()
     qtbot.waitUntil(lambda: w.model.states[0] == "paused", timeout=WAIT)
     qtbot.wait(300)  # one more draw-loop frame
@@ -237,7 +238,9 @@ def test_compare_mode_runs_side_by_side(qtbot, make_window):
     assert [s.sampling.sampler for s in w.model.specs] == ["ula", "mala"]
     assert len({s.sampling.seed for s in w.model.specs}) == 1
     w.run()
-    qtbot.waitUntil(lambda: all(h.n >= 2 for h in w.model.histories), timeout=WAIT)
+    # rows recorded while paused (start, reference arrival) carry no acceptance: wait for stepped rows
+    qtbot.waitUntil(lambda: all(np.isfinite(h.series("acceptance")[1]).any() for h in w.model.histories),
+                    timeout=WAIT)
     w.pause()
     qtbot.waitUntil(lambda: all(s == "paused" for s in w.model.states), timeout=WAIT)
     w.metrics.mark_dirty()
