@@ -10,7 +10,6 @@ temporary file, so screenshots never read or change the user's saved layout.
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import tempfile
 

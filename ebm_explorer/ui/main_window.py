@@ -404,7 +404,16 @@ class MainWindow(QtWidgets.QMainWindow):
         self.error_banner.setText("")
 
     # ---- controls ------------------------------------------------------------------------
+    def _refused(self) -> bool:
+        """A refused landscape (not normalisable, NaN regions) starts no walkers: the status bar says why."""
+        why = self.robustness.refused
+        if why is not None:
+            self.statusBar().showMessage(why, 15000)
+        return why is not None
+
     def run(self) -> None:
+        if self._refused():
+            return
         if not self.model.workers:
             self._rebuild_runs(start=True)
             return
@@ -424,6 +433,8 @@ class MainWindow(QtWidgets.QMainWindow):
             self.run()
 
     def step(self) -> None:
+        if self._refused():
+            return
         if not self.model.workers:
             self._rebuild_runs(start=False)
         self.model.step(1)

@@ -12,7 +12,6 @@ from ebm_explorer.core.errors import UserInputError
 from ebm_explorer.core.samplers import (
     SAMPLERS,
     SamplerParams,
-    SamplerState,
     get_sampler,
     initial_positions,
     run_chain,

@@ -54,9 +54,12 @@ def test_unbounded_landscape_is_refused_with_a_visible_banner(qtbot, make_window
     banner = w.robustness.banner
     assert banner.isVisible() and "Not normalisable" in banner.text() and "refused" in banner.text()
     qtbot.waitUntil(lambda: not w.model.any_running, timeout=WAIT)
-    w.run()  # the user presses Run: still refused
+    steps = w.model.latest[0].step
+    w.run()  # the user presses Run or Step: still refused, no walker moves, the status bar says why
+    w.step()
     qtbot.wait(300)
-    assert not w.model.any_running
+    assert not w.model.any_running and w.model.latest[0].step == steps
+    assert "Not normalisable" in w.statusBar().currentMessage()
     w.model.set_landscape(make_landscape("gmm"))  # a good landscape lifts the refusal
     qtbot.waitUntil(lambda: _ref_ready(w) and not banner.isVisible(), timeout=WAIT)
     w.run()
@@ -160,8 +163,10 @@ def test_cuda_request_without_gpu_falls_back_with_a_notice(qtbot, make_window):
     w.sampler_panel.set_config(SamplingConfig(device="cuda", n_walkers=300))
     assert w.sampler_panel.device.currentData() == "cuda" and "not available" in w.sampler_panel.device.currentText()
     w.run()
-    qtbot.waitUntil(lambda: "running on cpu instead" in w.robustness.banner.text(), timeout=WAIT)
-    assert w.model.any_running
+    # the notice can arrive (with the worker's first snapshot) before its "running" state does
+    qtbot.waitUntil(lambda: "running on cpu instead" in w.robustness.banner.text() and w.model.any_running,
+                    timeout=WAIT)
+    assert w.model.specs[0].sampling.device == "cuda"  # the user's choice is kept for a machine with a GPU
 
 
 # ---- training divergence ------------------------------------------------------------------------
@@ -177,7 +182,8 @@ def test_training_divergence_stops_the_run_with_the_message(qtbot, make_window, 
     w.set_mode("train")
     w.run()
     qtbot.waitUntil(lambda: "lower the learning rate" in w.error_banner.text(), timeout=WAIT)
-    assert w.error_banner.isVisible() and w.model.states[0] == "failed"
+    assert w.error_banner.isVisible()
+    qtbot.waitUntil(lambda: w.model.states[0] == "failed", timeout=WAIT)  # sent just after the error
     monkeypatch.undo()
     w.set_mode("sample")  # the app is alive: another run starts
     w.run()
