@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -25,6 +26,20 @@ def _view_point(view, x, y):
     """Widget (viewport) coordinates of the world point (x, y) in a landscape view."""
     scene = view.plot.vb.mapViewToScene(QtCore.QPointF(x, y))
     return view.mapFromScene(scene)
+
+
+def _wait_settled(qtbot, view, timeout_s=60.0):
+    """Until the view has drawn the reference and its layout stopped moving (the colour bar's width,
+    the aspect-fit passes): a drag aimed at world points must not land elsewhere on a loaded machine."""
+    last, deadline = None, time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        qtbot.wait(150)
+        a, b = _view_point(view, 0.0, 0.0), _view_point(view, 1.0, 1.0)
+        now = (a.x(), a.y(), b.x(), b.y())
+        if now == last and not view._ref_dirty:
+            return
+        last = now
+    raise AssertionError("the landscape view never settled")
 
 
 def _mouse(widget, kind, pos, buttons):
@@ -108,7 +123,7 @@ def test_draw_on_the_grid_with_the_mouse(qtbot, make_window):
     w.editor.clear_grid()
     qtbot.waitUntil(lambda: isinstance(w.model.landscape, GridLandscape) and _ref_ready(w), timeout=WAIT)
     assert np.all(w.editor.grid_values == 0)
-    qtbot.wait(300)
+    _wait_settled(qtbot, w.views[0])
     view = w.views[0]
     vp = view.viewport()
     a, b = _view_point(view, -1.5, 0.0), _view_point(view, 1.5, 0.5)
@@ -140,7 +155,7 @@ def test_mixture_centre_drag(qtbot, make_window):
     w.editor.source = "gmm"
     w.editor.rebuild()
     qtbot.waitUntil(lambda: isinstance(w.model.landscape, GaussianMixture) and _ref_ready(w), timeout=WAIT)
-    qtbot.wait(300)  # let the draw loop show the new reference (the colour bar's width settles)
+    _wait_settled(qtbot, w.views[0])
     view, vp = w.views[0], w.views[0].viewport()
     a, b = _view_point(view, -2.5, 0.0), _view_point(view, -1.0, 2.0)
     _mouse(vp, "press", a, QtCore.Qt.MouseButton.LeftButton)
