@@ -17,6 +17,7 @@ from ebm_explorer.ui.editor_panel import EditorPanel
 from ebm_explorer.ui.landscape_view import RUN_COLOURS, LandscapeView
 from ebm_explorer.ui.metrics_panel import MAX_RUNS, MetricsPanel
 from ebm_explorer.ui.export_actions import ExportController
+from ebm_explorer.ui.gui_thread_gc import collect_in_gui_thread
 from ebm_explorer.ui.panels import ComparePanel, SamplerPanel, TrainingPanel
 from ebm_explorer.ui.presenter import PresenterMode
 from ebm_explorer.ui.autosave import AutosaveController
@@ -60,6 +61,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def __init__(self, settings: QtCore.QSettings | None = None, autostart: bool = True,
                  restore: bool = True) -> None:
         super().__init__()
+        collect_in_gui_thread(QtWidgets.QApplication.instance())  # worker threads never destroy Qt objects
         self.setWindowTitle("EBM Explorer")
         self.settings = settings if settings is not None else QtCore.QSettings("ebm-explorer", "ebm-explorer")
         self.model = AppModel(self)

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from ebm_explorer.core.errors import NumericalError
+from ebm_explorer.core.landscapes import GaussianMixture, make_landscape
 from ebm_explorer.core.landscapes.base import Landscape, Tempered
 from ebm_explorer.core.reference import compute_reference
 from ebm_explorer.core.types import Box
@@ -307,13 +308,6 @@ def test_high_resolution_runs_in_chunks():
     assert ref.n_modes == 1
 
 
-try:
-    from ebm_explorer.core.landscapes import GaussianMixture, make_landscape
-except ImportError:
-    GaussianMixture = None
-
-
-@pytest.mark.skipif(GaussianMixture is None, reason="landscapes package not available yet")
 def test_gaussian_mixture_landscape_from_package():
     gm = GaussianMixture(
         [1.0, 3.0], [[-6.0, 0.0], [6.0, 1.0]], covs=[[[1.0, 0.4], [0.4, 1.0]], [[0.7, 0.0], [0.0, 1.5]]],
@@ -324,12 +318,8 @@ def test_gaussian_mixture_landscape_from_package():
     np.testing.assert_allclose(ref.mode_weights, gm.weights / gm.weights.sum(), atol=1e-6)
 
 
-@pytest.mark.skipif(GaussianMixture is None, reason="landscapes package not available yet")
 def test_donut_preset_from_package():
-    try:
-        donut = make_landscape("donut")
-    except Exception as exc:  # the preset's name may differ; then this check does not apply
-        pytest.skip(f"no 'donut' preset: {exc}")
+    donut = make_landscape("donut")
     ref = compute_reference(donut, Box(-4, 4, -4, 4), 1024)
     assert math.exp(ref.log_z) == pytest.approx(5.259992, rel=1e-4)
     assert compute_reference(donut, donut.box, 256).warnings == []
