@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 
+import arviz as az
 import numpy as np
 import pytest
 
@@ -66,7 +67,6 @@ def test_average_ranks_break_ties_like_scipy():
 
 
 def test_agrees_with_arviz():
-    az = pytest.importorskip("arviz")
     rng = np.random.default_rng(6)
     for trial in range(15):
         chains, draws = int(rng.integers(1, 6)), int(rng.integers(4, 300))

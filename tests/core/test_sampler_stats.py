@@ -14,6 +14,7 @@ import pytest
 import torch
 from scipy.stats import norm
 
+from ebm_explorer.core import mcmc_diagnostics as diagnostics
 from ebm_explorer.core.landscapes import GaussianMixture
 from ebm_explorer.core.samplers import SAMPLERS, SamplerParams, run_chain
 
@@ -169,7 +170,6 @@ def test_mixture_chains_converge_rhat(name):
     R-hat needs each chain to cross the barriers many times within the window (R-hat - 1 ~ tau / 2n),
     so these chains run longer than the moment test's, over fewer walkers.
     """
-    diagnostics = pytest.importorskip("ebm_explorer.core.mcmc_diagnostics")
     params, _, steps = MIX_RUNS[name]
     gen = torch.Generator().manual_seed(5)
     tracked = []
