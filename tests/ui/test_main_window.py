@@ -185,7 +185,8 @@ def test_run_pause_step_reset_each_sampler(qtbot, make_window, sampler):
     assert w.run_action.text() == "Pause"
     qtbot.keyClick(w, QtCore.Qt.Key.Key_Space)  # pause
     qtbot.waitUntil(lambda: w.model.states[0] == "paused", timeout=WAIT)
-    qtbot.wait(200)
+    # the snapshot sent on pause (it follows the state) carries the worker's final step count
+    qtbot.waitUntil(lambda: w.model.latest[0].step == w.model.workers[0].step_count, timeout=WAIT)
     k = w.model.latest[0].step
     qtbot.keyClick(w, QtCore.Qt.Key.Key_N)  # one step
     qtbot.waitUntil(lambda: w.model.latest[0].step == k + 1, timeout=WAIT)

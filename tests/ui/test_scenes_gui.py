@@ -117,7 +117,8 @@ def test_builtin_scenes_from_menu_and_number_keys_animate(qtbot, make_window):
     _animates(qtbot, w, 1)
     w.pause()
     qtbot.waitUntil(lambda: w.model.states[0] == "paused", timeout=WAIT)
-    qtbot.wait(100)
+    # the snapshot sent on pause (it follows the state) carries the worker's final step count
+    qtbot.waitUntil(lambda: w.model.latest[0].step == w.model.workers[0].step_count, timeout=WAIT)
     before = w.model.latest[0]
     w.scenes.beta_panel.set_beta(4.0)
     assert isinstance(w.model.landscape, Tempered) and w.model.landscape.beta == 4.0
