@@ -174,7 +174,7 @@ def test_mixture_centre_drag(qtbot, make_window):
 
 
 @pytest.mark.parametrize("sampler", ["mh", "ula", "mala", "hmc"])
-def test_run_pause_step_reset_each_sampler(qtbot, make_window, sampler):
+def test_run_pause_step_reset_each_sampler(qtbot, make_window, wait_paused, sampler):
     w = make_window(walkers=300)
     combo = w.sampler_panel.algorithm
     combo.setCurrentIndex(combo.findData(sampler))
@@ -184,9 +184,7 @@ def test_run_pause_step_reset_each_sampler(qtbot, make_window, sampler):
     qtbot.waitUntil(lambda: w.model.latest[0] is not None and w.model.latest[0].step >= 5, timeout=WAIT)
     assert w.run_action.text() == "Pause"
     qtbot.keyClick(w, QtCore.Qt.Key.Key_Space)  # pause
-    qtbot.waitUntil(lambda: w.model.states[0] == "paused", timeout=WAIT)
-    # the snapshot sent on pause (it follows the state) carries the worker's final step count
-    qtbot.waitUntil(lambda: w.model.latest[0].step == w.model.workers[0].step_count, timeout=WAIT)
+    wait_paused(w)
     k = w.model.latest[0].step
     qtbot.keyClick(w, QtCore.Qt.Key.Key_N)  # one step
     qtbot.waitUntil(lambda: w.model.latest[0].step == k + 1, timeout=WAIT)

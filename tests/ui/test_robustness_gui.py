@@ -46,14 +46,14 @@ def test_verdicts_for_degenerate_landscapes():
     assert explain_landscape(compute_reference(fine, fine.box, 64), fine).action == "ok"
 
 
-def test_unbounded_landscape_is_refused_with_a_visible_banner(qtbot, make_window):
+def test_unbounded_landscape_is_refused_with_a_visible_banner(qtbot, make_window, wait_paused):
     w = make_window(autostart=True)
     qtbot.waitUntil(lambda: _ref_ready(w) and w.model.any_running, timeout=WAIT)
     w.model.set_landscape(FormulaLandscape("-(x**2 + y**2)", BOX))
     qtbot.waitUntil(lambda: _ref_ready(w), timeout=WAIT)
     banner = w.robustness.banner
     assert banner.isVisible() and "Not normalisable" in banner.text() and "refused" in banner.text()
-    qtbot.waitUntil(lambda: not w.model.any_running, timeout=WAIT)
+    wait_paused(w)
     steps = w.model.latest[0].step
     w.run()  # the user presses Run or Step: still refused, no walker moves, the status bar says why
     w.step()

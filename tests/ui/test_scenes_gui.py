@@ -78,7 +78,7 @@ def _animates(qtbot, w, n_runs, min_step=2):
                     and all(s is not None and s.step >= min_step for s in w.model.latest), timeout=WAIT)
 
 
-def test_builtin_scenes_from_menu_and_number_keys_animate(qtbot, make_window):
+def test_builtin_scenes_from_menu_and_number_keys_animate(qtbot, make_window, wait_paused):
     w = make_window()
     w.windowHandle().requestActivate()
     qtbot.waitUntil(w.isActiveWindow, timeout=5000)  # shortcuts reach the active window only
@@ -116,9 +116,7 @@ def test_builtin_scenes_from_menu_and_number_keys_animate(qtbot, make_window):
     assert w.scenes.beta_panel.isVisibleTo(w)
     _animates(qtbot, w, 1)
     w.pause()
-    qtbot.waitUntil(lambda: w.model.states[0] == "paused", timeout=WAIT)
-    # the snapshot sent on pause (it follows the state) carries the worker's final step count
-    qtbot.waitUntil(lambda: w.model.latest[0].step == w.model.workers[0].step_count, timeout=WAIT)
+    wait_paused(w)
     before = w.model.latest[0]
     w.scenes.beta_panel.set_beta(4.0)
     assert isinstance(w.model.landscape, Tempered) and w.model.landscape.beta == 4.0
