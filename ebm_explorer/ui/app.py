@@ -9,8 +9,6 @@ import sys
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
-from ebm_explorer.ui.gui_thread_gc import collect_in_gui_thread
-
 
 __all__ = ["make_app", "configure_pyqtgraph"]
 
@@ -29,7 +27,6 @@ def make_app(offscreen: bool = False) -> QtWidgets.QApplication:
     app.setOrganizationName("ebm-explorer")
     app.setStyle("Fusion")
     configure_pyqtgraph()
-    collect_in_gui_thread(app)
     # Ctrl-C in the terminal closes the window (and so joins the threads) instead of being ignored
     signal.signal(signal.SIGINT, lambda *_: app.closeAllWindows())
     timer = QtCore.QTimer(app)

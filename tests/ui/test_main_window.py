@@ -243,7 +243,7 @@ def test_training_run_and_use_learned_energy(qtbot, make_window):
     np.testing.assert_allclose(w.model.landscape.means, snap.training.model_spec["means"])
 
 
-def test_compare_mode_runs_side_by_side(qtbot, make_window):
+def test_compare_mode_runs_side_by_side(qtbot, make_window, wait_paused):
     w = make_window(walkers=300)
     qtbot.waitUntil(lambda: _ref_ready(w), timeout=WAIT)
     w.compare_panel.set_rows([("ula", 0.3), ("mala", 0.3)])
@@ -256,7 +256,7 @@ def test_compare_mode_runs_side_by_side(qtbot, make_window):
     qtbot.waitUntil(lambda: all(np.isfinite(h.series("acceptance")[1]).any() for h in w.model.histories),
                     timeout=WAIT)
     w.pause()
-    qtbot.waitUntil(lambda: all(s == "paused" for s in w.model.states), timeout=WAIT)
+    wait_paused(w)
     w.metrics.mark_dirty()
     w.metrics.flush()  # a refresh is spread over frames: finish it now
     for r in range(2):
