@@ -16,7 +16,7 @@ from scipy.stats import chi2
 
 from ebm_explorer.core.devices import make_generator
 from ebm_explorer.core.errors import UserInputError
-from ebm_explorer.core.landscapes import FormulaLandscape, GaussianMixture, make_landscape
+from ebm_explorer.core.landscapes import FormulaLandscape, make_landscape
 from ebm_explorer.core.reference import compute_reference
 from ebm_explorer.core.samplers import SamplerParams
 from ebm_explorer.core.tempering import SMCConfig, StartDistribution, run_smc, smc_mode_masses
@@ -24,26 +24,6 @@ from ebm_explorer.core.types import Box
 
 K_SE = 5.0
 K_LOGZ = 3.0
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Small tensors: threads only add contention on a shared machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-def three_wells() -> GaussianMixture:
-    """Masses 0.2 / 0.3 / 0.5 at the corners of a triangle of side 9, std 1: barriers of about 10."""
-    return GaussianMixture([0.2, 0.3, 0.5], [[-4.5, -2.6], [4.5, -2.6], [0.0, 5.2]], stds=1.0)
-
-
-@pytest.fixture(scope="module")
-def wells():
-    land = three_wells()
-    return land, compute_reference(land, land.box)
 
 
 class _StartEnergy:

@@ -29,33 +29,13 @@ from ebm_explorer.core.types import Box
 K_SE = 5.0
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Small tensors: threads only add contention on a shared machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-def three_wells() -> GaussianMixture:
-    """Masses 0.2 / 0.3 / 0.5 at the corners of a triangle of side 9, std 1: barriers of about 10."""
-    return GaussianMixture([0.2, 0.3, 0.5], [[-4.5, -2.6], [4.5, -2.6], [0.0, 5.2]], stds=1.0)
-
-
-@pytest.fixture(scope="module")
-def wells():
-    land = three_wells()
-    return land, compute_reference(land, land.box)
-
-
 def _binomial_z(points: np.ndarray, ref) -> np.ndarray:
     got = ref.mode_weights_of(points)
     se = np.sqrt(ref.mode_weights * (1 - ref.mode_weights) / points.shape[0])
     return (got - ref.mode_weights) / se
 
 
-def test_geometric_ladder_and_validation():
+def test_geometric_ladder_and_validation(wells):
     b = geometric_ladder(5, 0.1)
     assert b[0] == 1.0 and b[-1] == pytest.approx(0.1)
     np.testing.assert_allclose(b[1:] / b[:-1], 0.1 ** 0.25)
@@ -66,7 +46,7 @@ def test_geometric_ladder_and_validation():
     for args in ((1, 0.1), (4, 1.0), (4, 0.0)):
         with pytest.raises(UserInputError):
             geometric_ladder(*args)
-    land = three_wells()
+    land, _ = wells
     with pytest.raises(UserInputError, match="kernel"):
         ParallelTempering(land, land.box, PTConfig((1.0, 0.5), kernel="ula"), 4)
     with pytest.raises(UserInputError, match="swap scheme"):
