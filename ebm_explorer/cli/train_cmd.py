@@ -1,9 +1,11 @@
-"""``ebm-explorer train``: train a mixture or MLP energy with CD, PCD or Jarzynski; write every diagnostic to an npz.
+"""``ebm-explorer train``: train a mixture or MLP energy with CD, PCD, Jarzynski, SM or DSM; write every
+diagnostic to an npz.
 
 The npz holds ``history_*`` arrays (one value per iteration: ``history_kl``, ``history_cross_entropy``,
 ``history_cross_entropy_est``, ``history_log_z_exact``, ``history_log_z_est`` (NaN for CD/PCD),
 ``history_ess``, ``history_mode_weights`` (K, M), ``history_fisher``, ``history_resampled``,
 ``history_resample_count``, ``history_energy_gap``, ``history_acceptance``, ``history_nonfinite_walkers``,
+``history_loss`` (the SM / DSM objective; NaN for the other methods),
 ``history_param_*`` for the mixture), ``mode_weights_true`` (M,), the final ``walkers`` (N, 2) and
 ``log_weights`` (N,), the training ``data`` (n, 2), the final parameters ``param_*`` and ``meta``
 (a JSON string with every setting and the package version).
@@ -50,7 +52,7 @@ def _fraction(text: str) -> float:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("train", help="train an energy model (CD, PCD or Jarzynski) with exact diagnostics")
+    p = sub.add_parser("train", help="train an energy model (CD, PCD, Jarzynski, score matching) with exact diagnostics")
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--target", metavar="NAME|FILE.toml", help="landscape to learn (data sampled exactly from it)")
     src.add_argument("--data", metavar="FILE.csv|FILE.npz", help="your own 2-D points")
@@ -71,6 +73,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--lr-z", type=positive_float, default=None, help="gmm: learning rate of the log-weights z")
     p.add_argument("--lr-means", type=positive_float, default=None, help="gmm: learning rate of the means")
     p.add_argument("--lr-widths", type=positive_float, default=None, help="gmm: learning rate of the log-widths")
+    p.add_argument("--noise-std", type=positive_float, default=0.1,
+                   help="dsm: noise level sigma of denoising score matching (default 0.1)")
     p.add_argument("--step-size", type=positive_float, default=0.05, help="ULA/MALA h or HMC eps (default 0.05)")
     p.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd")
     p.add_argument("--resample-threshold", type=_fraction, default=0.5,
@@ -138,7 +142,7 @@ def run(args: argparse.Namespace) -> int:
         method=args.method, kernel=args.kernel, step_size=args.step_size, leapfrog_steps=args.leapfrog_steps,
         cd_steps=args.cd_steps, cd_reset=args.cd_reset, walkers=args.walkers, optimizer=args.optimizer,
         lr=args.lr, group_lr=_group_lr(args), resample_threshold=args.resample_threshold,
-        resampling=args.resampling, seed=args.seed,
+        resampling=args.resampling, noise_std=args.noise_std, seed=args.seed,
     ).validated()
     diagnostics = GridDiagnostics(box, target, args.grid_resolution, device=device)
     trainer = Trainer(model, data, config, diagnostics, generator=make_generator(args.seed, device))
@@ -164,9 +168,12 @@ def run(args: argparse.Namespace) -> int:
 
     m = trainer.last_metrics
     assert m is not None
-    print(f"{args.method} ({args.kernel}) on {args.target or args.data}: {args.iterations} iterations in {seconds:.1f} s "
+    how = f"noise std {args.noise_std}" if args.method == "dsm" else "no walkers" if args.method == "sm" else args.kernel
+    print(f"{args.method} ({how}) on {args.target or args.data}: {args.iterations} iterations in {seconds:.1f} s "
           f"({args.iterations / max(seconds, 1e-9):.0f} it/s)")
     line = f"  cross-entropy {m.cross_entropy:.4f}"
+    if math.isfinite(m.loss):
+        line = f"  {args.method} loss {m.loss:.4f}," + line[1:]
     if math.isfinite(m.kl):
         line += f", exact KL {m.kl:.4f}, Fisher {m.fisher:.4g}"
     print(line)

@@ -46,6 +46,20 @@ def test_train_on_data_file_and_mlp(tmp_path) -> None:
     assert z["history_mode_weights"].shape == (3, 0)
 
 
+@pytest.mark.parametrize("method, model", [("sm", "gmm"), ("dsm", "mlp")])
+def test_train_score_matching(tmp_path, capsys, method: str, model: str) -> None:
+    out = tmp_path / "sm.npz"
+    rc = main(["train", "--target", "gmm", "--model", model, "--hidden", "8", "--method", method,
+               "--noise-std", "0.3", "--data-size", "200", "--iterations", "4", "--lr", "0.01",
+               "--grid-resolution", "24", "--out", str(out)])
+    assert rc == 0
+    assert f"{method} loss" in capsys.readouterr().out
+    z = np.load(out)
+    assert np.isfinite(z["history_loss"]).all() and np.isfinite(z["history_fisher"]).all()
+    assert z["history_mode_weights"].shape[0] == 4 and np.isnan(z["history_log_z_est"]).all()
+    assert json.loads(str(z["meta"]))["config"]["noise_std"] == 0.3
+
+
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
 def test_cuda_without_gpu_exits_2(tmp_path, capsys) -> None:
     rc = main(["train", "--target", "gmm", "--model", "gmm", "--method", "cd", "--device", "cuda",
@@ -59,6 +73,7 @@ def test_cuda_without_gpu_exits_2(tmp_path, capsys) -> None:
     ["--target", "gmm", "--walkers", "0"],
     ["--target", "gmm", "--resample-threshold", "2"],
     ["--target", "gmm", "--out-suffix"],
+    ["--target", "gmm", "--noise-std", "0"],
 ])
 def test_bad_input_exits_2_with_one_line(tmp_path, capsys, args: list[str]) -> None:
     out = str(tmp_path / ("run.txt" if args[-1] == "--out-suffix" else "run.npz"))

@@ -1,4 +1,5 @@
-"""The training loop: CD-k, PCD and Jarzynski-reweighted training, one iteration per :meth:`Trainer.step`.
+"""The training loop: CD-k, PCD, Jarzynski-reweighted training and score matching (``sm``, ``dsm``,
+see ``score_matching.py``), one iteration per :meth:`Trainer.step`.
 
 minGPT style: the trainer knows nothing about who watches; ``add_callback("on_step_end", fn)`` is
 the only hook and ``step()`` returns a frozen :class:`TrainMetrics`.
@@ -11,6 +12,8 @@ Order of operations in one iteration (ALGORITHMS.md 2.5 and 7; GMM.py ``stat()``
   work ``-U_{k+1}(X_{k+1}) + U_k(X_{k+1})`` for MALA / HMC (4.2); then the log Z estimate; then
   resampling if the ESS/N measured *before* this update is below the threshold (as GMM.py, whose
   CV^2 is computed before the update).
+* **SM / DSM**: the score-matching loss on the whole data set (DSM: fresh noise each iteration) and
+  one optimiser step; no walkers are moved (they stay at data points, re-evaluated for the metrics).
 * **CD**: every ``cd_reset`` iterations the walkers restart at random data points; then
   ``cd_steps`` kernel steps with ``theta_k``; then the gradient at the walkers; then the optimiser
   step. ``cd_reset = 1`` is textbook CD-k; GMM.py's baseline resets every 4 iterations.
@@ -24,7 +27,7 @@ from __future__ import annotations
 import math
 import time
 from collections import defaultdict
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from numbers import Integral, Real
 from typing import Callable
 
@@ -39,10 +42,11 @@ from ebm_explorer.core.training import jarzynski as jz
 from ebm_explorer.core.training.diagnostics import GridDiagnostics, GridValues
 from ebm_explorer.core.training.models import MixtureEnergy, TrainableEnergy, WeightedGradFn
 from ebm_explorer.core.training.resampling import RESAMPLING_SCHEMES, resample_indices
+from ebm_explorer.core.training.score_matching import SCORE_METHODS, score_loss_and_grads
 
 __all__ = ["METHODS", "KERNELS", "OPTIMIZERS", "TrainConfig", "TrainMetrics", "TrainHistory", "Trainer"]
 
-METHODS = ("cd", "pcd", "jarzynski")
+METHODS = ("cd", "pcd", "jarzynski", *SCORE_METHODS)
 KERNELS = ("ula", "mala", "hmc")
 OPTIMIZERS = ("sgd", "adam")
 EVENTS = ("on_step_end",)
@@ -65,6 +69,7 @@ class TrainConfig:
     resampling: str = "systematic"
     stratified_init: bool = False  # Jarzynski: deterministic walker counts per component at init
     diagnostics_every: int = 1  # exact grid diagnostics every this many iterations (NaN in between)
+    noise_std: float = 0.1  # DSM: noise level sigma
     seed: int = 0
 
     def validated(self) -> "TrainConfig":
@@ -77,7 +82,7 @@ class TrainConfig:
             v = getattr(self, name)
             if not isinstance(v, Integral) or isinstance(v, bool) or v < 1:
                 raise UserInputError(f"{name.replace('_', ' ')} must be an integer >= 1, got {v!r}")
-        for name in ("step_size", "lr"):
+        for name in ("step_size", "lr", "noise_std"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, Real) or not math.isfinite(v) or v <= 0:
                 raise UserInputError(f"{name.replace('_', ' ')} must be a finite number > 0, got {v!r}")
@@ -117,13 +122,15 @@ class TrainMetrics:
     acceptance: float  # mean acceptance of the kernel (1 for ULA)
     nonfinite_walkers: int  # walkers dropped because their position/energy/weight is NaN or inf
     params: dict[str, np.ndarray] = field(default_factory=dict)
+    loss: float = math.nan  # the score-matching objective (SM, DSM); NaN for the other methods
 
 
 class TrainHistory:
     """Collects :class:`TrainMetrics` into per-iteration arrays (``history_*`` of the npz)."""
 
     SCALARS = ("kl", "cross_entropy", "cross_entropy_est", "log_z_exact", "log_z_est", "fisher",
-               "ess_fraction", "resampled", "resample_count", "energy_gap", "acceptance", "nonfinite_walkers")
+               "ess_fraction", "resampled", "resample_count", "energy_gap", "acceptance", "nonfinite_walkers",
+               "loss")
 
     def __init__(self) -> None:
         self.rows: list[TrainMetrics] = []
@@ -218,6 +225,8 @@ class Trainer:
     def step(self) -> TrainMetrics:
         """One training iteration; returns (and passes to the callbacks) its metrics."""
         cfg = self.config
+        if cfg.method in SCORE_METHODS:
+            return self._score_step()
         if cfg.method == "cd":
             accept = self._cd_negative_phase()
         ok = self._finite()
@@ -259,6 +268,18 @@ class Trainer:
             resampled = True
         self.iteration += 1
         self.last_metrics = self._metrics(log_z_est, resampled, accept, self._finite())
+        for fn in self.callbacks["on_step_end"]:
+            fn(self)
+        return self.last_metrics
+
+    def _score_step(self) -> TrainMetrics:
+        """One SM / DSM iteration: loss and gradient on the data, optimiser step, metrics."""
+        cfg = self.config
+        loss, grads = score_loss_and_grads(self.model, self.data, cfg.method, cfg.noise_std, self.generator)
+        self._optimizer_step(grads)
+        self.state = self._evaluate(self.state.position)
+        self.iteration += 1
+        self.last_metrics = replace(self._metrics(math.nan, False, 1.0, self._finite()), loss=loss)
         for fn in self.callbacks["on_step_end"]:
             fn(self)
         return self.last_metrics
