@@ -21,3 +21,14 @@ def _collect_cycles_between_tests():
     collector = app and app.findChild(module.GuiThreadCollector)
     if collector is not None:
         collector.check()
+
+
+@pytest.fixture
+def one_thread():
+    """Small tensors: torch's threads only add contention on a shared machine (``usefixtures``)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

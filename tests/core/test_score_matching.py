@@ -20,6 +20,7 @@ from ebm_explorer.core.training.score_matching import (
 )
 from ebm_explorer.core.types import Box
 
+pytestmark = pytest.mark.usefixtures("one_thread")
 D = torch.float64
 #: two separated modes (16 standard deviations apart) with masses 1/4 and 3/4
 TARGET = GaussianMixture([0.25, 0.75], [[-8.0, 0.0], [8.0, 0.0]], stds=1.0, box=Box(-13, 13, -5, 5))
