@@ -19,6 +19,7 @@ from ebm_explorer.cli.common import (
     positive_int,
     require_suffix,
 )
+from ebm_explorer.cli.sample_tempered import STEPS_HELP, TEMPERED_SAMPLERS, add_tempered_args, run_tempered
 from ebm_explorer.core.atomic import save_npz_atomic
 from ebm_explorer.core.devices import make_generator, resolve_device
 from ebm_explorer.core.errors import UserInputError
@@ -34,9 +35,10 @@ TRACED_CHAINS = 64
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("sample", help="run walkers and print how close they get to the exact density")
     add_landscape_args(p)
-    p.add_argument("--sampler", choices=sorted(SAMPLERS), default="mala")
+    p.add_argument("--sampler", choices=[*sorted(SAMPLERS), *TEMPERED_SAMPLERS], default="mala",
+                   help="a plain sampler, pt (parallel tempering) or smc (annealed importance sampling / SMC)")
     p.add_argument("--walkers", type=positive_int, default=10_000)
-    p.add_argument("--steps", type=positive_int, default=500)
+    p.add_argument("--steps", type=positive_int, default=500, help=STEPS_HELP)
     p.add_argument("--step-size", type=positive_float, default=0.1)
     p.add_argument("--leapfrog", type=positive_int, default=10, help="HMC leapfrog steps L")
     p.add_argument("--init", default="uniform", help="gaussian, uniform, or a point x,y (default uniform)")
@@ -45,6 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--resolution", type=positive_int, default=256, help="reference grid resolution")
     p.add_argument("--compile", action="store_true",
                    help="fuse each step with torch.compile (seconds to compile, then faster; same noise)")
+    add_tempered_args(p)
     add_device_seed_args(p)
     p.add_argument("--out", metavar="FILE.npz", help="write results here")
     p.set_defaults(func=run)
@@ -70,6 +73,8 @@ def run(args: argparse.Namespace) -> int:
         raise UserInputError("trajectory would hold more than 5e8 points: raise --record-every or lower --walkers")
     land = landscape_from_args(args)
     init_kind, point = parse_init(args.init)
+    if args.sampler in TEMPERED_SAMPLERS:
+        return run_tempered(args, land, (init_kind, point), out)
     sampler = get_sampler(args.sampler)
     params = SamplerParams(step_size=args.step_size, leapfrog_steps=args.leapfrog)
 

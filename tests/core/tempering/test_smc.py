@@ -19,7 +19,7 @@ from ebm_explorer.core.errors import UserInputError
 from ebm_explorer.core.landscapes import FormulaLandscape, make_landscape
 from ebm_explorer.core.reference import compute_reference
 from ebm_explorer.core.samplers import SamplerParams
-from ebm_explorer.core.tempering import SMCConfig, StartDistribution, run_smc, smc_mode_masses
+from ebm_explorer.core.tempering import SMCConfig, StartDistribution, exact_path_log_z, run_smc, smc_mode_masses
 from ebm_explorer.core.types import Box
 
 K_SE = 5.0
@@ -72,6 +72,10 @@ def test_three_wells_exact_masses_and_log_z(wells):
     # the adaptive schedule keeps the conditional ESS at the target, so the plain ESS never collapses
     assert res.ess_history.min() > 0.2 and res.resampled.sum() > 0
     assert res.log_z_history[-1] == pytest.approx(res.log_z_estimate)
+    # the running estimate follows the exact log Z_t of every intermediate level
+    exact_t = exact_path_log_z(ref.energy, ref.xs, ref.ys, StartDistribution("gaussian", land.box), res.betas)
+    assert exact_t[0] == pytest.approx(res.log_z_start, abs=1e-4) and exact_t[-1] == pytest.approx(ref.log_z)
+    assert np.all(np.abs(res.log_z_history - exact_t[1:]) < K_LOGZ * res.log_z_stderr)
 
 
 @pytest.mark.parametrize(
