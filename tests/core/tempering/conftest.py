@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import pytest
-import torch
 
 from ebm_explorer.core.landscapes import GaussianMixture
 from ebm_explorer.core.reference import compute_reference
 
 
 @pytest.fixture(autouse=True)
-def _one_thread():
-    """Small tensors: threads only add contention on a shared machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+def _single_thread(one_thread):
+    """Every tempering test runs single-threaded (the shared ``one_thread`` fixture)."""
 
 
 def three_wells() -> GaussianMixture:
