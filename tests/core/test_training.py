@@ -117,15 +117,22 @@ def test_jarzynski_recovers_mode_weights(weights: list[float], means: list[list[
     assert m.kl < 0.02 and m.nonfinite_walkers == 0
 
 
-def test_cd_and_pcd_biases_on_separated_modes_jarzynski_converges() -> None:
-    """ALGORITHMS.md 3.1/3.3 in 2-D, shortened: 2000 walkers, 2000 iterations of the paper's settings.
-    Reference (numpy port, d = 50) at iteration 2000: Jarzynski 0.252, PCD 0.064, CD 0.471."""
+@pytest.mark.slow
+@pytest.mark.parametrize("method", ["cd", "pcd", "jarzynski"])
+def test_cd_and_pcd_biases_on_separated_modes_jarzynski_converges(method: str) -> None:
+    """docs/algorithms.md (the mode-weight experiment) in 2-D, shortened: 2000 walkers, 2000 iterations of
+    the paper's settings, one method per test (each about a third of the time: within the time limit on
+    a loaded 2-core machine). Reference (numpy port, d = 50) at iteration 2000: Jarzynski 0.252, PCD
+    0.064, CD 0.471."""
     settings = ModeWeightSettings(iterations=2000, walkers=2000, data_size=4000, grid_resolution=48)
-    mass = {m: run_mode_weight_method(m, 0, settings).first_mass for m in ("cd", "pcd", "jarzynski")}
-    assert abs(mass["jarzynski"][-1] - 0.25) < 0.03
-    assert mass["pcd"][-1] < 0.15  # drifting towards collapse
-    assert mass["pcd"][-1] < mass["pcd"][1000] < mass["pcd"][200]  # monotone drift, no convergence
-    assert mass["cd"][-1] > 0.4  # stuck near the initial 1/2
+    mass = run_mode_weight_method(method, 0, settings).first_mass
+    if method == "jarzynski":
+        assert abs(mass[-1] - 0.25) < 0.03
+    elif method == "pcd":
+        assert mass[-1] < 0.15  # drifting towards collapse
+        assert mass[-1] < mass[1000] < mass[200]  # monotone drift, no convergence
+    else:
+        assert mass[-1] > 0.4  # stuck near the initial 1/2
 
 
 def test_history_arrays_and_callbacks() -> None:
