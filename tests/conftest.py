@@ -3,6 +3,7 @@ its own child process on the X server when one is there (see tests/ui/test_main_
 
 import faulthandler
 import os
+import signal
 import sys
 import tempfile
 
@@ -98,3 +99,10 @@ def pytest_handlecrashitem(crashitem, report, sched):
             stacks = fh.read()
         if stacks.startswith(f"\n{crashitem} "):
             report.longrepr = f"{report.longrepr}\n{stacks}"
+
+
+def pytest_sessionfinish(session):
+    """An xdist worker that is done gets its main thread "interrupted" by execnet while it shuts down: the
+    KeyboardInterrupt would print a warning after the run's summary line. Nothing is left to interrupt."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
