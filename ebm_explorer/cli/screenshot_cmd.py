@@ -5,14 +5,20 @@ Scenes: ``default`` (the app as it opens), ``editor`` (a landscape drawn with th
 surface; needs an OpenGL context, e.g. under ``xvfb-run``), or a built-in lecture scene by number or name
 (``--scene 3``); ``--presenter`` shows it in presenter mode at the window size. Settings are kept in a
 temporary file, so screenshots never read or change the user's saved layout.
+
+``--seconds`` counts from the runs' first step: the command first waits (at most
+:data:`FIRST_STEP_WAIT_S`) for the exact reference and for every run to start, so a slow machine
+still gets a picture of the scene running, not of "paused, step 0". Every thread is joined before
+the command exits.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import sys
 import tempfile
-
+import time
 
 from ebm_explorer.core.atomic import atomic_path
 from ebm_explorer.core.errors import UserInputError
@@ -20,6 +26,8 @@ from ebm_explorer.core.errors import UserInputError
 __all__ = ["register", "run", "SCENES", "setup_scene"]
 
 SCENES = ("default", "editor", "training", "compare", "3d")
+#: longest wait for the reference and the runs' first steps (torch warming up on a busy machine)
+FIRST_STEP_WAIT_S = 300.0
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -28,9 +36,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--scene", default="default",
                    help=f"what to show: {', '.join(SCENES)}, or a built-in lecture scene 1-5 (default: default)")
     p.add_argument("--presenter", action="store_true", help="presenter mode (large fonts, controls hidden)")
-    p.add_argument("--seconds", type=float, default=4.0, help="how long the run animates before the picture")
-    p.add_argument("--out", required=True, help="PNG file to write")
-    p.add_argument("--size", nargs=2, type=int, default=(1600, 950), metavar=("W", "H"), help="window size")
+    p.add_argument("--seconds", type=float, default=4.0,
+                   help="how long the runs animate, counted from their first step, before the picture (default 4)")
+    p.add_argument("--out", required=True, metavar="FILE.png", help="PNG file to write (required)")
+    p.add_argument("--size", nargs=2, type=int, default=(1600, 950), metavar=("W", "H"),
+                   help="window size in pixels (default 1600 950)")
     p.set_defaults(func=run)
 
 
@@ -91,6 +101,35 @@ def setup_scene(window, scene: str) -> None:  # noqa: ANN001 - MainWindow (impor
     window.run()
 
 
+def _process_events_for(seconds: float) -> None:
+    from PySide6 import QtCore
+
+    loop = QtCore.QEventLoop()
+    QtCore.QTimer.singleShot(max(0, int(seconds * 1000)), loop.quit)
+    loop.exec()
+
+
+def wait_for_first_steps(window, limit_s: float = FIRST_STEP_WAIT_S) -> bool:  # noqa: ANN001 - MainWindow
+    """Run the event loop until the reference is there and every run has stepped (or failed, or runs
+    are refused); False if ``limit_s`` passed first."""
+    deadline = time.monotonic() + limit_s
+
+    def started() -> bool:
+        model = window.model
+        if window.robustness.refused is not None:
+            return True
+        if model.reference is None:
+            return False
+        return all(state == "failed" or (snap is not None and snap.step > 0)
+                   for state, snap in zip(model.states, model.latest))
+
+    while not started():
+        if time.monotonic() > deadline:
+            return False
+        _process_events_for(0.05)
+    return True
+
+
 def run(args: argparse.Namespace) -> int:
     if args.seconds < 0:
         raise UserInputError(f"--seconds must be >= 0, got {args.seconds}")
@@ -112,16 +151,18 @@ def run(args: argparse.Namespace) -> int:
             setup_scene(window, args.scene)
             if getattr(args, "presenter", False):
                 window.presenter.set_enabled(True, fullscreen=False)
-            loop = QtCore.QEventLoop()
-            QtCore.QTimer.singleShot(int(args.seconds * 1000), loop.quit)
-            loop.exec()
+            if not wait_for_first_steps(window):
+                print(f"ebm-explorer screenshot: warning: the runs had not started after {FIRST_STEP_WAIT_S:g} s; "
+                      "the picture shows them as they are", file=sys.stderr)
+            _process_events_for(args.seconds)
+            window.draw_loop.tick()  # the newest snapshot drawn before the grab
             pixmap = window.grab()
             with atomic_path(args.out) as tmp_png:
                 if not pixmap.save(str(tmp_png), "PNG"):
                     raise UserInputError(f"could not write {args.out}")
         finally:
-            window.shutdown()
+            window.shutdown()  # joins every worker thread, however long their last batch takes
             window.close()
+            app.processEvents()
     print(f"wrote {args.out}")
-    app.processEvents()
     return 0

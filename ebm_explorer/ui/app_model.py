@@ -198,8 +198,11 @@ class AppModel(QtCore.QObject):
         return any(s == "running" for s in self.states)
 
     def _stop_workers(self) -> None:
+        """Ask every run to stop, then join them all (they wind down in parallel)."""
         for w in self.workers:
             w.message.disconnect(self._on_message)
+            w.request_stop()
+        for w in self.workers:
             w.stop()
         self.workers = []
 

@@ -411,7 +411,7 @@ class ExportController(QtCore.QObject):
         """Stop a recording (files written) and wait for a running export (window closing)."""
         if self.recorder.recording:
             self.recorder.stop()
-        self.recorder.wait(30.0)
+        self.recorder.wait(None)  # the files are finished, however slow the machine
         if self.job is not None:
             self.job.cancel()
-            self.job.wait(10000)
+            self.job.wait()  # a QThread left running when Python exits aborts the process

@@ -121,8 +121,8 @@ class ScreenRecorder(QtCore.QObject):
         self.timer.stop()
         self._queue.put(None)
 
-    def wait(self, timeout_s: float = 60.0) -> bool:
-        """Join the encoder thread (tests, shutdown); True when it ended."""
+    def wait(self, timeout_s: float | None = 60.0) -> bool:
+        """Join the encoder thread (tests; shutdown passes None: no limit); True when it ended."""
         if self._thread is not None:
             self._thread.join(timeout_s)
             return not self._thread.is_alive()

@@ -24,7 +24,8 @@ from ebm_explorer.core.errors import NumericalError, UserInputError
 from ebm_explorer.core.resources import is_out_of_memory, out_of_memory_message
 from ebm_explorer.workers.messages import RunState, WorkerError
 
-__all__ = ["LoopWorker", "EMIT_INTERVAL_S", "describe_error", "compute_threads", "lower_thread_priority"]
+__all__ = ["LoopWorker", "EMIT_INTERVAL_S", "describe_error", "compute_threads", "lower_thread_priority",
+           "join_thread"]
 
 #: shortest pause after each batch of steps, so the UI thread gets the GIL (see the loop)
 YIELD_S = 0.002
@@ -67,6 +68,13 @@ def lower_thread_priority() -> None:
         os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + WORKER_NICE)
     except OSError:
         pass
+
+
+def join_thread(thread: QtCore.QThread, timeout_ms: int | None = None) -> bool:
+    """Wait until ``thread`` has ended (at most ``timeout_ms``, if given); True when it has."""
+    if not thread.isRunning():
+        return True
+    return thread.wait() if timeout_ms is None else thread.wait(timeout_ms)
 
 
 def describe_error(exc: BaseException, n_walkers: int | None = None, device: str = "cpu") -> str:
@@ -134,10 +142,18 @@ class LoopWorker(QtCore.QThread):
         """Put a saved state (``scenes.state.SavedRun``) back into the run, between batches."""
         self._commands.put(("restore", saved))
 
-    def stop(self, timeout_ms: int = 10000) -> bool:
-        """Ask the loop to end and join the thread; True when it ended in time."""
+    def request_stop(self) -> None:
+        """Ask the loop to end after the current batch (join with :meth:`stop`)."""
         self._commands.put(("stop", None))
-        return self.wait(timeout_ms) if self.isRunning() else True
+
+    def stop(self, timeout_ms: int | None = None) -> bool:
+        """Ask the loop to end and join the thread; True when it ended (in ``timeout_ms``, if given).
+
+        Without a limit it waits for the batch in progress, however slow the machine: a QThread that
+        still runs when Python exits aborts the process ("QThread: Destroyed while thread is still running").
+        """
+        self.request_stop()
+        return join_thread(self, timeout_ms)
 
     # ---- subclass hooks (worker thread) --------------------------------------------------
     def setup(self) -> None:

@@ -16,7 +16,7 @@ import torch
 
 from ebm_explorer.core.landscapes import Landscape
 from ebm_explorer.core.reference import compute_reference
-from ebm_explorer.workers.base import compute_threads, describe_error, lower_thread_priority
+from ebm_explorer.workers.base import compute_threads, describe_error, join_thread, lower_thread_priority
 from ebm_explorer.workers.display import contour_lines, energy_range
 from ebm_explorer.workers.messages import JobDone, ReferenceReady, WorkerError
 
@@ -80,12 +80,13 @@ class JobWorker(QtCore.QThread):
         with self._cond:
             return not self._pending and not self._busy
 
-    def stop(self, timeout_ms: int = 10000) -> bool:
+    def stop(self, timeout_ms: int | None = None) -> bool:
+        """Drop queued jobs and join the thread after the running one (by default however long it takes)."""
         with self._cond:
             self._stopping = True
             self._pending.clear()
             self._cond.notify()
-        return self.wait(timeout_ms) if self.isRunning() else True
+        return join_thread(self, timeout_ms)
 
     def run(self) -> None:
         torch.set_num_threads(compute_threads())  # leave a core to the UI thread (see compute_threads)
