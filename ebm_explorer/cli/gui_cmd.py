@@ -3,8 +3,33 @@
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 
-__all__ = ["register", "run"]
+from ebm_explorer.core.errors import UserInputError
+
+__all__ = ["register", "run", "display_problem", "HEADLESS_COMMANDS"]
+
+#: commands that need no screen
+HEADLESS_COMMANDS = ("landscapes", "sample", "reference", "train", "experiment", "run", "screenshot")
+#: Qt platforms that draw without a display server
+_NO_DISPLAY_PLATFORMS = ("offscreen", "minimal", "vnc", "eglfs", "linuxfb")
+
+
+def display_problem() -> str | None:
+    """Why the window cannot open here (a one-line advice), or None.
+
+    Checked before Qt starts: on Linux without a display Qt's xcb plugin aborts the process with a
+    message suggesting a reinstall, which a first-time user reads as a broken installation.
+    """
+    if not sys.platform.startswith(("linux", "freebsd", "openbsd", "netbsd")):
+        return None
+    platform = os.environ.get("QT_QPA_PLATFORM", "").split(":")[0].strip().lower()
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or platform in _NO_DISPLAY_PLATFORMS:
+        return None
+    return ("no display here (DISPLAY and WAYLAND_DISPLAY are unset): open the app on a virtual screen with "
+            "`xvfb-run -a ebm-explorer`, or use a command that needs no screen: "
+            + ", ".join(HEADLESS_COMMANDS) + " (see `ebm-explorer --help`)")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -22,6 +47,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from ebm_explorer.scenes import resolve_scene
 
+    problem = display_problem()
+    if problem is not None:
+        raise UserInputError(problem)
     scene_arg = getattr(args, "scene", None)
     scene, warnings = resolve_scene(scene_arg) if scene_arg else (None, [])  # bad file: a message, no window
     from ebm_explorer.ui.app import make_app
