@@ -16,12 +16,15 @@ from ebm_explorer.core.tempering.pt import (
     run_parallel_tempering,
 )
 from ebm_explorer.core.tempering.smc import (
+    AnnealedSMC,
     ModeMasses,
     SMCConfig,
     SMCLevel,
     SMCResult,
+    SMCState,
     exact_path_log_z,
     island_slices,
+    path_grid_energy,
     run_smc,
     smc_mode_masses,
 )
@@ -41,12 +44,15 @@ __all__ = [
     "PTState",
     "PTStepInfo",
     "run_parallel_tempering",
+    "AnnealedSMC",
     "ModeMasses",
     "SMCConfig",
     "SMCLevel",
     "SMCResult",
+    "SMCState",
     "exact_path_log_z",
     "island_slices",
+    "path_grid_energy",
     "run_smc",
     "smc_mode_masses",
 ]

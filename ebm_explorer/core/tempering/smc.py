@@ -45,7 +45,7 @@ from ebm_explorer.core.training.jarzynski import log_ess
 from ebm_explorer.core.training.resampling import RESAMPLING_SCHEMES, resample_indices
 from ebm_explorer.core.types import Box, EnergyFn
 
-__all__ = ["SMCConfig", "SMCLevel", "SMCResult", "run_smc", "island_slices", "exact_path_log_z", "ModeMasses", "smc_mode_masses", "MAX_LEVELS"]
+__all__ = ["SMCConfig", "SMCLevel", "SMCResult", "SMCState", "AnnealedSMC", "run_smc", "island_slices", "exact_path_log_z", "path_grid_energy", "ModeMasses", "smc_mode_masses", "MAX_LEVELS"]
 
 MAX_LEVELS = 10_000
 #: smallest level increment the adaptive schedule accepts before it gives up
@@ -193,6 +193,112 @@ def _logsumexp_mean(a: torch.Tensor) -> torch.Tensor:
     return torch.logsumexp(a, 0) - math.log(a.numel())
 
 
+class SMCState(NamedTuple):
+    position: torch.Tensor  # (N, 2) walkers, all inside the box
+    banked: torch.Tensor  # (N,) float64: log mean weights banked by the walker's island at its resamplings
+    log_a: torch.Tensor  # (N,) float64: AIS log weight since the island's last resampling
+    t: float  # the level reached, 0 .. 1
+    level: int  # levels done
+
+
+class AnnealedSMC:
+    """Level-by-level stepping over :class:`SMCState` (a GUI worker calls ``step``; :func:`run_smc` loops it)."""
+
+    def __init__(self, energy_fn: EnergyFn, box: Box, n_walkers: int, config: SMCConfig,
+                 device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32) -> None:
+        self.n = check_int(n_walkers, "number of walkers", 1)
+        self.config = config.validated(self.n)
+        self.sampler = tempered_kernel(self.config.kernel)
+        self.fixed = self.config.schedule()
+        self.start = StartDistribution(self.config.start, box)
+        self.islands = island_slices(self.n, self.config.islands)
+        self.energy_fn, self.box, self.device, self.dtype = energy_fn, box, device, dtype
+
+    def init(self, generator: torch.Generator) -> SMCState:
+        """Exact draws from the start density, all weights 1."""
+        x = self.start.sample(self.n, generator, self.device, self.dtype)
+        zeros = torch.zeros(self.n, dtype=torch.float64, device=x.device)
+        return SMCState(x, zeros, zeros.clone(), 0.0, 0)
+
+    def path_energy(self, t: float) -> "_PathEnergy":
+        """``U_t`` on the box, e.g. to draw the intermediate density."""
+        return _PathEnergy(self.energy_fn, self.start, self.box, t)
+
+    def log_z(self, state: SMCState) -> float:
+        """The current estimate of ``log Z_t``."""
+        return self.start.log_z + float(_logsumexp_mean(state.banked + state.log_a))
+
+    def step(self, generator: torch.Generator, state: SMCState) -> tuple[SMCState, SMCLevel]:
+        """One level: pick the next ``t``, reweight, resample the islands whose ESS fell, move ``moves`` steps."""
+        if state.t >= 1.0:
+            raise UserInputError("this SMC run has already reached t = 1")
+        if state.level >= MAX_LEVELS:
+            raise NumericalError(f"SMC needed more than {MAX_LEVELS} levels; lower the target ESS")
+        cfg, t = self.config, state.t
+        x = state.position.clone()
+        u, g = self.energy_fn.energy_and_grad(x)
+        u0, g0 = self.start.energy_and_grad(x)
+        du = u0.double() - u.double()  # d(log weight)/dt
+        du = torch.where(torch.isfinite(du), du, torch.full_like(du, -math.inf))
+        banked, log_a = state.banked.clone(), state.log_a
+        if self.fixed is not None:
+            t_next = float(self.fixed[state.level + 1])
+        else:
+            t_next = _next_level(t, banked + log_a, du, cfg.target_ess)
+        log_a = log_a + torch.where(du == -math.inf, du, (t_next - t) * du)  # 0 * -inf would be NaN
+        total = banked + log_a
+        if not bool(torch.isfinite(total).any()):
+            raise NumericalError(f"every SMC walker has zero weight at t = {t_next:.6g} (energy NaN or inf)")
+        ess = float(torch.exp(log_ess(total))) / self.n
+        log_z = self.start.log_z + float(_logsumexp_mean(total))
+
+        n_resampled = 0
+        for sl in self.islands:
+            a = log_a[sl]
+            if not bool(torch.isfinite(a).any()):
+                continue  # a dead island keeps zero weight; its Z_b = 0 enters the mean honestly
+            if float(torch.exp(log_ess(a))) < cfg.resample_threshold * a.numel() and t_next < 1.0:
+                idx = resample_indices(cfg.resampling, a, generator) + sl.start
+                banked[sl] = banked[sl] + _logsumexp_mean(a)
+                log_a[sl] = 0.0
+                x[sl], u[sl], g[sl], u0[sl], g0[sl] = x[idx], u[idx], g[idx], u0[idx], g0[idx]
+                n_resampled += 1
+
+        path = self.path_energy(t_next)
+        walkers = SamplerState(x, *path.combine(x, u, g, u0, g0))
+        acc = torch.zeros((), device=x.device, dtype=x.dtype)
+        for _ in range(cfg.moves):
+            walkers, info = self.sampler.step(generator, walkers, path, cfg.params)
+            acc = acc + info.accepted.to(x.dtype).mean()
+        new = SMCState(walkers.position, banked, log_a, t_next, state.level + 1)
+        level = SMCLevel(new.level, t_next, new.position, banked + log_a, ess, log_z, n_resampled, float(acc) / cfg.moves)
+        return new, level
+
+    def result(self, state: SMCState, levels: list[SMCLevel]) -> SMCResult:
+        """The weighted walkers, log Z with its island standard error, and the histories of ``levels``."""
+        total = state.banked + state.log_a
+        island_log_z = np.array([self.start.log_z + float(_logsumexp_mean(total[sl])) for sl in self.islands])
+        log_z = self.log_z(state)
+        sizes = np.array([sl.stop - sl.start for sl in self.islands], dtype=np.float64)
+        ratio = np.exp(island_log_z - log_z)  # Z_b / Z
+        rel_var = float(np.sum(sizes * (ratio - 1.0) ** 2) / ((len(self.islands) - 1) * self.n))
+        return SMCResult(
+            positions=state.position.cpu().numpy(),
+            energies=self.energy_fn.energy(state.position).cpu().numpy(),
+            log_weights=total.cpu().numpy(),
+            log_z_estimate=log_z,
+            log_z_stderr=math.sqrt(rel_var),
+            log_z_start=self.start.log_z,
+            island_log_z=island_log_z,
+            betas=np.asarray([0.0] + [lv.t for lv in levels]),
+            ess_history=np.asarray([lv.ess for lv in levels]),
+            log_z_history=np.asarray([lv.log_z for lv in levels]),
+            resampled=np.asarray([lv.resampled for lv in levels], dtype=np.int64),
+            acceptance=np.asarray([lv.acceptance for lv in levels]),
+            islands=self.config.islands,
+        )
+
+
 OnLevel = Callable[[SMCLevel], None]
 
 
@@ -207,98 +313,35 @@ def run_smc(
     on_level: OnLevel | None = None,
 ) -> SMCResult:
     """Anneal ``n_walkers`` walkers from the start density to ``exp(-U)`` on ``box``; see the module docstring."""
-    n = check_int(n_walkers, "number of walkers", 1)
-    cfg = config.validated(n)
-    sampler = tempered_kernel(cfg.kernel)
-    fixed = cfg.schedule()
-    start = StartDistribution(cfg.start, box)
-    islands = island_slices(n, cfg.islands)
-
-    x = start.sample(n, generator, device, dtype)
-    banked = torch.zeros(n, dtype=torch.float64, device=x.device)  # log mean weight banked by the walker's island
-    log_a = torch.zeros(n, dtype=torch.float64, device=x.device)  # log weight since the island's last resampling
-    t, betas = 0.0, [0.0]
-    ess_hist: list[float] = []
-    logz_hist: list[float] = []
-    resampled_hist: list[int] = []
-    acc_hist: list[float] = []
-    while t < 1.0:
-        if len(betas) > MAX_LEVELS:
-            raise NumericalError(f"SMC needed more than {MAX_LEVELS} levels; lower the target ESS")
-        u, g = energy_fn.energy_and_grad(x)
-        u0, g0 = start.energy_and_grad(x)
-        du = (u0.double() - u.double())  # d(log weight)/dt
-        du = torch.where(torch.isfinite(du), du, torch.full_like(du, -math.inf))
-        t_next = float(fixed[len(betas)]) if fixed is not None else _next_level(t, banked + log_a, du, cfg.target_ess)
-        log_a = log_a + torch.where(du == -math.inf, du, (t_next - t) * du)  # 0 * -inf would be NaN
-        total = banked + log_a
-        if not bool(torch.isfinite(total).any()):
-            raise NumericalError(f"every SMC walker has zero weight at t = {t_next:.6g} (energy NaN or inf)")
-        ess_hist.append(float(torch.exp(log_ess(total))) / n)
-        logz_hist.append(start.log_z + float(_logsumexp_mean(total)))
-
-        n_resampled = 0
-        for sl in islands:
-            a = log_a[sl]
-            if not bool(torch.isfinite(a).any()):
-                continue  # a dead island keeps zero weight; its Z_b = 0 enters the mean honestly
-            if float(torch.exp(log_ess(a))) < cfg.resample_threshold * a.numel() and t_next < 1.0:
-                idx = resample_indices(cfg.resampling, a, generator) + sl.start
-                banked[sl] = banked[sl] + _logsumexp_mean(a)
-                log_a[sl] = 0.0
-                x[sl], u[sl], g[sl], u0[sl], g0[sl] = x[idx], u[idx], g[idx], u0[idx], g0[idx]
-                n_resampled += 1
-        resampled_hist.append(n_resampled)
-
-        t = t_next
-        betas.append(t)
-        path = _PathEnergy(energy_fn, start, box, t)
-        state = SamplerState(x, *path.combine(x, u, g, u0, g0))
-        acc = torch.zeros((), device=x.device, dtype=dtype)
-        for _ in range(cfg.moves):
-            state, info = sampler.step(generator, state, path, cfg.params)
-            acc = acc + info.accepted.to(dtype).mean()
-        x = state.position.clone()
-        acc_hist.append(float(acc) / cfg.moves)
+    smc = AnnealedSMC(energy_fn, box, n_walkers, config, device, dtype)
+    state = smc.init(generator)
+    levels: list[SMCLevel] = []
+    while state.t < 1.0:
+        state, level = smc.step(generator, state)
+        levels.append(level)
         if on_level is not None:
-            on_level(SMCLevel(len(betas) - 1, t, x, banked + log_a, ess_hist[-1], logz_hist[-1],
-                              n_resampled, acc_hist[-1]))
+            on_level(level)
+    return smc.result(state, levels)
 
-    total = banked + log_a
-    island_log_z = np.array([start.log_z + float(_logsumexp_mean(total[sl])) for sl in islands])
-    log_z = start.log_z + float(_logsumexp_mean(total))
-    sizes = np.array([sl.stop - sl.start for sl in islands], dtype=np.float64)
-    ratio = np.exp(island_log_z - log_z)  # Z_b / Z
-    rel_var = float(np.sum(sizes * (ratio - 1.0) ** 2) / ((len(islands) - 1) * n))
-    return SMCResult(
-        positions=x.cpu().numpy(),
-        energies=energy_fn.energy(x).cpu().numpy(),
-        log_weights=total.cpu().numpy(),
-        log_z_estimate=log_z,
-        log_z_stderr=math.sqrt(rel_var),
-        log_z_start=start.log_z,
-        island_log_z=island_log_z,
-        betas=np.asarray(betas),
-        ess_history=np.asarray(ess_hist),
-        log_z_history=np.asarray(logz_hist),
-        resampled=np.asarray(resampled_hist, dtype=np.int64),
-        acceptance=np.asarray(acc_hist),
-        islands=cfg.islands,
-    )
+
+def path_grid_energy(grid_energy: np.ndarray, xs: np.ndarray, ys: np.ndarray, start: StartDistribution,
+                     t: float) -> np.ndarray:
+    """``U_t = (1 - t) U_0 + t U`` on the reference grid ``[iy, ix]`` (``grid_energy`` is ``GridReference.energy``),
+    e.g. to draw the intermediate density behind the walkers."""
+    gx, gy = np.meshgrid(xs, ys)
+    pts = torch.as_tensor(np.stack([gx.ravel(), gy.ravel()], axis=1), dtype=torch.float64)
+    u0 = start.energy_and_grad(pts)[0].numpy().reshape(gx.shape)
+    u = np.asarray(grid_energy, dtype=np.float64)
+    return (1.0 - t) * u0 + (t * u if t > 0 else 0.0)  # 0 * inf would be NaN
 
 
 def exact_path_log_z(grid_energy: np.ndarray, xs: np.ndarray, ys: np.ndarray, start: StartDistribution,
                      ts: np.ndarray) -> np.ndarray:
-    """Exact ``log Z_t`` of ``U_t = (1 - t) U_0 + t U`` on the box at each ``t`` ``(K,)``, by the same midpoint
-    rule as the grid reference (``grid_energy[iy, ix] = U(xs[ix], ys[iy])``, e.g. ``GridReference.energy``)."""
-    gx, gy = np.meshgrid(xs, ys)
-    pts = torch.as_tensor(np.stack([gx.ravel(), gy.ravel()], axis=1), dtype=torch.float64)
-    u0 = start.energy_and_grad(pts)[0].numpy()
-    u = np.asarray(grid_energy, dtype=np.float64).ravel()
+    """Exact ``log Z_t`` of ``U_t`` on the box at each ``t`` ``(K,)``, by the grid reference's midpoint rule."""
     cell = math.log((xs[1] - xs[0]) * (ys[1] - ys[0]))
     out = []
     for t in np.asarray(ts, dtype=np.float64):
-        a = -((1.0 - t) * u0 + (t * u if t > 0 else 0.0))  # 0 * inf would be NaN
+        a = -path_grid_energy(grid_energy, xs, ys, start, float(t))
         m = a.max()
         out.append(float(m + np.log(np.exp(a - m).sum()) + cell))
     return np.asarray(out)
