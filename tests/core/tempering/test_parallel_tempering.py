@@ -77,14 +77,16 @@ def test_mala_is_stuck_and_every_replica_matches_its_tempered_reference(wells):
     assert np.all(res.swap_acceptance > 0.5) and res.round_trips > n  # every chain crossed the ladder
 
 
-@pytest.mark.parametrize("kernel, step, scheme", [("mh", 0.8, "even-odd"), ("hmc", 0.4, "random")])
-def test_other_kernels_and_random_pairs_reach_the_exact_masses(wells, kernel, step, scheme):
+@pytest.mark.parametrize("kernel, step, scheme, scale", [("mh", 0.8, "even-odd", True), ("hmc", 0.4, "random", True),
+                                                        ("mala", 0.3, "even-odd", False)])
+def test_other_kernels_and_random_pairs_reach_the_exact_masses(wells, kernel, step, scheme, scale):
+    """Also without the per-replica step scaling (every replica at the same step size in x)."""
     land, ref = wells
     n = 500
     gen = make_generator(1)
     x0 = initial_positions("uniform", n, land.box, gen, "cpu", torch.float32)
     cfg = PTConfig(tuple(geometric_ladder(4, 0.1)), kernel=kernel, swap_scheme=scheme, swap_every=2,
-                   params=SamplerParams(step_size=step, leapfrog_steps=3))
+                   params=SamplerParams(step_size=step, leapfrog_steps=3), scale_steps=scale)
     res = run_parallel_tempering(land, land.box, x0, cfg, 400, gen)
     assert np.abs(_binomial_z(res.positions[0], ref)).max() < K_SE
     hot = compute_reference(Tempered(land, res.betas[-1]), land.box)

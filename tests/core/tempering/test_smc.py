@@ -93,10 +93,13 @@ def test_three_wells_exact_masses_and_log_z(wells):
          SMCConfig(kernel="hmc", params=SamplerParams(step_size=0.15, leapfrog_steps=3), moves=3, start="uniform")),
         (make_landscape("eight_gaussians"),
          SMCConfig(kernel="mh", params=SamplerParams(step_size=0.3), moves=5, levels=40, resampling="multinomial")),
+        (make_landscape("double_well"),
+         SMCConfig(kernel="mala", params=SamplerParams(step_size=0.05), moves=2, levels=60, resample_threshold=0.0)),
     ],
-    ids=["formula-hmc-uniform", "eight-gaussians-mh-fixed-multinomial"],
+    ids=["formula-hmc-uniform", "eight-gaussians-mh-fixed-multinomial", "double-well-plain-ais"],
 )
-def test_log_z_on_a_formula_and_a_mixture(land, cfg):
+def test_log_z_on_formulas_and_mixtures(land, cfg):
+    """Plain AIS (never resampling) included: its islands are then just groups of independent walkers."""
     ref = compute_reference(land, land.box)
     res = run_smc(land, land.box, 2000, cfg, make_generator(1))
     _check_log_z(res, ref)
