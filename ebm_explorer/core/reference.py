@@ -13,6 +13,7 @@ regions does not create hundreds of modes.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -308,13 +309,21 @@ def _outside_mass(mass: np.ndarray) -> float:
     return total
 
 
+def beyond_percent(outside_mass: float) -> float:
+    """``outside_mass`` (relative to the mass inside the box) as a percentage of all the mass: below 100."""
+    if not math.isfinite(outside_mass):
+        return 100.0
+    return 100.0 * outside_mass / (1.0 + outside_mass)
+
+
 def _warnings(mass: np.ndarray, edge_mass: float, outside_mass: float) -> list[str]:
     """Say when the box cuts off mass or the grid is too coarse, instead of staying silent."""
     out: list[str] = []
     if max(edge_mass, outside_mass) > EDGE_MASS_WARN:
+        inside = 100.0 - beyond_percent(outside_mass)  # the edge share of the mass in the box, as a share of all
         out.append(
-            f"box cuts off mass: {100 * edge_mass:.3g}% of the mass lies at the edge of the box "
-            f"and about {100 * outside_mass:.3g}% beyond it; widen the box"
+            f"box cuts off mass: {edge_mass * inside:.3g}% of the mass lies at the edge of the box "
+            f"and about {min(beyond_percent(outside_mass), 99.9):.3g}% beyond it; widen the box"
             + (" (or the density is not normalisable)" if outside_mass > 0.5 else "")
         )
     max_cell = float(mass.max())

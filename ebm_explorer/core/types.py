@@ -34,7 +34,8 @@ class Box:
         if not all(isinstance(v, (int, float)) and abs(float(v)) < float("inf") for v in vals):
             raise UserInputError(f"box needs four finite numbers, got {vals}")
         if not (self.xmax > self.xmin and self.ymax > self.ymin):
-            raise UserInputError(f"box must have xmin < xmax and ymin < ymax, got {vals}")
+            raise UserInputError(f"box must have xmin < xmax and ymin < ymax (order XMIN XMAX YMIN YMAX), "
+                                 f"got {' '.join(f'{float(v):g}' for v in vals)}")
 
     @property
     def width(self) -> float:
@@ -53,9 +54,10 @@ class Box:
         if len(vals) != 4:
             raise UserInputError(f"box needs four numbers XMIN XMAX YMIN YMAX, got {len(vals)}")
         try:
-            return cls(*(float(v) for v in vals))
+            numbers = [float(v) for v in vals]
         except (TypeError, ValueError) as exc:
-            raise UserInputError(f"box needs four numbers, got {vals}") from exc
+            raise UserInputError(f"box needs four numbers XMIN XMAX YMIN YMAX, got {vals}") from exc
+        return cls(*numbers)  # its own message says what is wrong (order, infinities)
 
 
 @runtime_checkable

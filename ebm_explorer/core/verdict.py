@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from ebm_explorer.core.landscapes import GridLandscape
+from ebm_explorer.core.reference import beyond_percent
 
 __all__ = ["LandscapeVerdict", "explain_landscape", "NON_NORMALISABLE_OUTSIDE", "FLAT_RANGE"]
 
@@ -61,7 +62,7 @@ def explain_landscape(reference: Any, landscape: Any) -> LandscapeVerdict:
         what = "flat" if flat else "lowest at the box edge (unbounded below or still falling beyond the box)"
         return LandscapeVerdict(
             "refuse",
-            f"Not normalisable in this box: the energy is {what} (about {100 * min(reference.outside_mass, 99.99):.3g}%"
+            f"Not normalisable in this box: the energy is {what} (about {min(beyond_percent(reference.outside_mass), 99.9):.3g}%"
             " of the mass would lie beyond the box). Runs are refused: widen the box or add a confining term, "
             "e.g. + 0.05*(x**2 + y**2).", False)
     if reference.warnings:

@@ -315,6 +315,38 @@ def _prepare(expr: str) -> str:
     return text
 
 
+def _syntax_error(text: str, body: str, lead: int, exc: SyntaxError) -> FormulaError:
+    """Python's syntax error, placed where the user has to look (columns of ``text``)."""
+    offset = exc.offset or 0
+    if (exc.msg or "").startswith("invalid decimal literal"):  # "2x": Python points into the number
+        start = col = lead + max(offset - 1, 0)
+        while col < len(text) and (text[col].isdigit() or text[col] in "._"):
+            col += 1
+        while start > 0 and (text[start - 1].isdigit() or text[start - 1] in "._"):
+            start -= 1
+        col = min(col, len(text) - 1)
+        number = text[start:col]
+        return FormulaError(f"syntax error at column {col}: a name right after the number {number!r}; "
+                            f"write a product with '*', e.g. {number}*{text[col]}", col)
+    last = lead + len(body.rstrip()) - 1  # the last character typed
+    if offset <= 0 or lead + offset - 1 >= len(text.rstrip()):  # Python found the end of the text
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", SyntaxWarning)
+                ast.parse(body.rstrip() + " 1", mode="eval")
+            incomplete = True
+        except SyntaxError:
+            incomplete = False
+        if incomplete:
+            return FormulaError(f"syntax error at column {last}: the formula ends after {text[last]!r}; "
+                                "something is missing there", last)
+        col = last
+    else:
+        col = lead + offset - 1
+    col = min(max(col, 0), len(text))
+    return FormulaError(f"syntax error at column {col}: {exc.msg}", col)
+
+
 def compile_formula(expr: str) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor | float]:
     """Check ``expr`` and return ``f(X, Y)`` evaluating it on coordinate columns (or a constant)."""
     text = _prepare(expr)
@@ -325,8 +357,7 @@ def compile_formula(expr: str) -> Callable[[torch.Tensor, torch.Tensor], torch.T
             warnings.simplefilter("ignore", SyntaxWarning)
             tree = ast.parse(body, mode="eval")
     except SyntaxError as exc:
-        col = min(lead + max((exc.offset or 1) - 1, 0), len(text))
-        raise FormulaError(f"syntax error at column {col}: {exc.msg}", col) from None
+        raise _syntax_error(text, body, lead, exc) from None
     except (RecursionError, MemoryError, ValueError) as exc:
         raise FormulaError(f"formula cannot be parsed: {type(exc).__name__}", None) from None
     compiled = _Compiler(body, lead).compile(tree.body, 1)
