@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ebm_explorer.core.errors import UserInputError
 from ebm_explorer.core.landscapes import (
+    FormulaError,
     FormulaLandscape,
     Landscape,
     Tempered,
@@ -53,7 +54,9 @@ def add_landscape_args(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--landscape", metavar="NAME|FILE.toml",
                        help=f"preset name (see `ebm-explorer landscapes`) or a landscape TOML file "
                             f"(default: {DEFAULT_LANDSCAPE})")
-    group.add_argument("--formula", metavar="EXPR", help="energy U(x, y), e.g. '(x**2-1)**2 + 0.5*y**2'")
+    group.add_argument("--formula", metavar="EXPR",
+                       help="your own energy U(x, y), e.g. '(x**2-1)**2 + 0.5*y**2' or '-(x**2+y**2)' "
+                            "(a leading minus sign is fine); default box -3 3 -3 3")
     parser.add_argument("--box", nargs=4, type=finite_float, metavar=("XMIN", "XMAX", "YMIN", "YMAX"),
                         help="plotting / reference box (default: the landscape's own)")
     parser.add_argument("--beta", type=positive_float, default=1.0, help="inverse temperature (default 1)")
@@ -63,7 +66,10 @@ def landscape_from_args(args: argparse.Namespace) -> Landscape:
     """Build the landscape the arguments name, tempered by ``--beta`` and boxed by ``--box``."""
     box = Box.from_sequence(args.box) if args.box else None
     if args.formula is not None:
-        land: Landscape = FormulaLandscape(args.formula, box or Box(-3.0, 3.0, -3.0, 3.0))
+        try:
+            land: Landscape = FormulaLandscape(args.formula, box or Box(-3.0, 3.0, -3.0, 3.0))
+        except FormulaError as exc:  # name the formula: the column is counted in it
+            raise FormulaError(f"--formula {args.formula!r}: {exc}", exc.position) from None
     else:
         name = args.landscape or DEFAULT_LANDSCAPE
         if name.endswith(".toml") or Path(name).suffix:
@@ -85,3 +91,12 @@ def require_suffix(path: str, suffix: str, flag: str) -> Path:
     if out.suffix.lower() != suffix:
         raise UserInputError(f"{flag} must name a {suffix} file, got {path!r}")
     return out
+
+
+def refuse_unnormalisable(reference, landscape) -> None:  # noqa: ANN001 - GridReference, Landscape
+    """Refuse a run on an energy that is not normalisable in its box, as the app does (same verdict)."""
+    from ebm_explorer.core.verdict import explain_landscape
+
+    verdict = explain_landscape(reference, landscape)
+    if verdict.action == "refuse":
+        raise UserInputError(verdict.message.replace("widen the box", "widen the box (--box)"))

@@ -14,6 +14,23 @@ import sys
 from ebm_explorer import __version__
 from ebm_explorer.core.errors import NumericalError, UserInputError
 
+#: what ``ebm-explorer --help`` opens with (for users)
+DESCRIPTION = """\
+EBM Explorer: see how energy-based models behave in 2-D. Landscapes, walkers (MH, ULA, MALA,
+HMC) and CD / PCD / Jarzynski training, every number checked against the exact answer computed
+on a grid. Without a command the desktop app opens."""
+EPILOG = """examples:
+  ebm-explorer                                     open the app (on a machine without a screen: xvfb-run -a ebm-explorer)
+  ebm-explorer sample --landscape double_well      walkers vs the exact density; writes an .npz
+  ebm-explorer sample --formula "-(x**2+y**2)"     formulas may start with a minus sign
+  ebm-explorer train --target gmm --model gmm --method jarzynski
+  ebm-explorer COMMAND --help                      the options of one command, with their defaults
+
+The algorithms and what the tests check them against: docs/algorithms.md."""
+#: options whose value may start with "-" (a formula "-(x**2+y**2)", a point "-1,0.5"): argparse would
+#: take such a value for an option, so ``--formula -x`` becomes ``--formula=-x`` before parsing
+VALUE_MAY_START_WITH_MINUS = ("--formula", "--init")
+
 #: command modules, in the order ``--help`` lists them
 COMMAND_MODULES = (
     "ebm_explorer.cli.landscapes_cmd",
@@ -35,18 +52,37 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="ebm-explorer", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="ebm-explorer", description=DESCRIPTION, epilog=EPILOG,
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"ebm-explorer {__version__}")
-    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser, title="commands", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
     return parser
 
 
+def join_dash_values(argv: list[str]) -> list[str]:
+    """``--formula -(x**2)`` -> ``--formula=-(x**2)`` (see :data:`VALUE_MAY_START_WITH_MINUS`); an option
+    name (``--box``, ``-h``) after the flag is left alone, so a forgotten value is still reported."""
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        nxt = argv[i + 1] if i + 1 < len(argv) else None
+        if (arg in VALUE_MAY_START_WITH_MINUS and nxt is not None and nxt.startswith("-")
+                and nxt not in ("-h", "--help") and not (nxt.startswith("--") and nxt[2:3].isalpha())):
+            out.append(f"{arg}={nxt}")
+            i += 2
+            continue
+        out.append(arg)
+        i += 1
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     try:
-        args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+        args = parser.parse_args(join_dash_values(sys.argv[1:] if argv is None else list(argv)))
         if args.command is None:
             args = parser.parse_args(["gui"])
     except SystemExit as exc:  # --help, --version, or a bad argument (already printed)

@@ -22,11 +22,18 @@ import numpy as np
 import torch
 
 from ebm_explorer import __version__
-from ebm_explorer.cli.common import finite_float, positive_float, positive_int, require_suffix
+from ebm_explorer.cli.common import (
+    finite_float,
+    positive_float,
+    positive_int,
+    refuse_unnormalisable,
+    require_suffix,
+)
 from ebm_explorer.core.atomic import save_npz_atomic
 from ebm_explorer.core.devices import make_generator, resolve_device
 from ebm_explorer.core.errors import UserInputError
 from ebm_explorer.core.landscapes import Landscape, load_landscape_file, make_landscape
+from ebm_explorer.core.reference import compute_reference
 from ebm_explorer.core.training import (
     KERNELS,
     METHODS,
@@ -63,7 +70,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--kernel", choices=KERNELS, default="ula", help="walker kernel (default ula)")
     p.add_argument("--cd-steps", type=positive_int, default=1, help="CD: kernel steps per iteration (default 1)")
     p.add_argument("--cd-reset", type=positive_int, default=1,
-                   help="CD: restart walkers at data every this many iterations (default 1; GMM.py uses 4)")
+                   help="CD: restart walkers at data every this many iterations (default 1; the authors' "
+                        "mode-weight script GMM.py uses 4)")
     p.add_argument("--leapfrog-steps", type=positive_int, default=5, help="HMC leapfrog steps (default 5)")
     p.add_argument("--walkers", type=positive_int, default=1000, help="number of walkers N (default 1000)")
     p.add_argument("--data-size", type=positive_int, default=None,
@@ -126,6 +134,7 @@ def run(args: argparse.Namespace) -> int:
     if args.target is not None:
         target: Landscape | None = _load_target(args.target)
         box = target.box
+        refuse_unnormalisable(compute_reference(target, box, resolution=128), target)
         n = args.data_size or 10_000
         data = sample_landscape(target, n, gen)
     else:
