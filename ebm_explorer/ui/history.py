@@ -18,6 +18,7 @@ __all__ = ["MetricsHistory", "SCALAR_FIELDS", "HISTORY_CAPACITY"]
 SCALAR_FIELDS = (
     "acceptance", "mean_energy", "mean_energy_exact", "ess", "tv", "kl", "tv_expected", "kl_expected", "fisher",
     "log_z_est", "log_z_exact", "cross_entropy", "cross_entropy_est", "ess_fraction",
+    "log_z_se", "log_z_est_xfit", "log_z_se_xfit", "cross_entropy_est_xfit",
 )
 #: rows kept per run (each row holds every scalar series and the mode weights)
 HISTORY_CAPACITY = 2048

@@ -8,6 +8,9 @@ Repainting eight plots with axes costs more than the landscape, so the panels ar
 (``PLOTS_PER_FRAME`` plots each), which keeps every frame short. Axes are cached as pixmaps. The
 histogram divergences of even perfect samples are not zero: the iid noise floor is drawn dotted.
 Plots whose quantity only exists during training show a centred note instead of an empty axis.
+The Jarzynski estimates (log Z, cross-entropy) come in two: the training walkers' own ("plain", biased
+low by the feedback of the walkers on the parameters) and the held-out walkers' ("cross-fitted"), each
+with a shaded band of +-2 reported standard errors; a legend in each of those plots names the lines.
 """
 
 from __future__ import annotations
@@ -47,10 +50,24 @@ _PLOTS = {
     "divergence": ("KL solid · TV dashed · Fisher dash-dot",
                    [("kl", "kl", None), ("tv", "tv", _DASH), ("fisher", "fisher", _DASHDOT),
                     ("kl_expected", "kl_expected", "floor"), ("tv_expected", "tv_expected", "floor")]),
-    "logz": ("log Z: estimate solid, exact dashed", [("log_z_est", "log_z_est", None),
-                                                     ("log_z_exact", "log_z_exact", "exact")]),
-    "cross_entropy": ("Cross-entropy: exact solid, est. dashed",
-                      [("cross_entropy", "cross_entropy", None), ("cross_entropy_est", "cross_entropy_est", _DASH)]),
+    "logz": ("log Z: Jarzynski estimates (bands ±2 SE) vs exact",
+             [("log_z_est", "log_z_est", None), ("log_z_est_xfit", "log_z_est_xfit", _DASHDOT),
+              ("log_z_exact", "log_z_exact", "exact")]),
+    "cross_entropy": ("Cross-entropy: exact vs Jarzynski estimates (±2 SE)",
+                      [("cross_entropy", "cross_entropy", None), ("cross_entropy_est", "cross_entropy_est", _DASH),
+                       ("cross_entropy_est_xfit", "cross_entropy_est_xfit", _DASHDOT)]),
+}
+#: plot key -> [(series key, its standard-error history field)]: shaded +-BAND_SE bands
+_BANDS = {
+    "logz": [("log_z_est", "log_z_se"), ("log_z_est_xfit", "log_z_se_xfit")],
+    "cross_entropy": [("cross_entropy_est", "log_z_se"), ("cross_entropy_est_xfit", "log_z_se_xfit")],
+}
+BAND_SE = 2.0
+#: legend names of the estimate series (the legend shows run 1's lines; other runs share the styles)
+_LEGEND = {
+    "log_z_est": "plain (training walkers)", "log_z_est_xfit": "cross-fitted (held-out walkers)",
+    "log_z_exact": "exact", "cross_entropy": "exact",
+    "cross_entropy_est": "plain (training walkers)", "cross_entropy_est_xfit": "cross-fitted (held-out walkers)",
 }
 
 
@@ -62,6 +79,11 @@ _ONLY_WHEN = {
 #: spans (x 10^k) that a time plot's x range takes as it grows
 _NICE_SPANS = (1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
 _FLOOR_LABELS = {"kl_expected": "KL noise floor (iid)", "tv_expected": "TV noise floor (iid)"}
+
+
+def _field_of(plot: str, series: str) -> str:
+    """The history field that series ``series`` of plot ``plot`` draws."""
+    return next(f for skey, f, _style in _PLOTS[plot][1] if skey == series)
 
 
 class MetricsPanel(QtWidgets.QWidget):
@@ -124,6 +146,23 @@ class MetricsPanel(QtWidgets.QWidget):
                     self.plots[key].addItem(c)
                     items.append(c)
                 self.curves[skey] = items
+        self.bands: dict[str, list[tuple[pg.PlotDataItem, pg.PlotDataItem]]] = {}
+        for key, bands in _BANDS.items():
+            for skey, _se in bands:
+                pairs = []
+                for r in range(MAX_RUNS):
+                    lo, hi = pg.PlotDataItem(pen=None), pg.PlotDataItem(pen=None)
+                    colour = QtGui.QColor(RUN_COLOURS[r])
+                    colour.setAlpha(45)
+                    fill = pg.FillBetweenItem(lo, hi, brush=colour)
+                    fill.setZValue(-1)  # under the lines
+                    self.plots[key].addItem(fill)
+                    pairs.append((lo, hi))
+                self.bands[skey] = pairs
+        for key in _BANDS:
+            legend = self.plots[key].addLegend(offset=(-5, 5), labelTextSize="7pt")
+            for skey, _field, _style in _PLOTS[key][1]:
+                legend.addItem(self.curves[skey][0], _LEGEND[skey])
         self.bars = []
         for r in range(MAX_RUNS):
             b = pg.BarGraphItem(x=[0], height=[0], width=0.2, brush=RUN_COLOURS[r], pen=None)
@@ -266,9 +305,37 @@ class MetricsPanel(QtWidgets.QWidget):
                     label = self.floor_labels[skey]
                     label.setPos(float(x[ok][0]), float(y[ok][0]))
                     label.setVisible(True)
+        for skey, se_field in _BANDS.get(key, ()):
+            for r in range(MAX_RUNS):
+                h = self._histories[r] if r < len(self._histories) else None
+                self._draw_band(self.bands[skey][r], h, self._selection(h), _field_of(key, skey), se_field)
         if key in _ONLY_WHEN:
             self._show_note(key, not any_data)
         self._step_x_range(key)
+
+    def band(self, key: str, run: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(steps, lower, upper)`` of the band drawn around series ``key`` of run ``run`` (tests read this)."""
+        lo, hi = self.bands[key][run]
+        x, ylo = lo.getData()
+        _, yhi = hi.getData()
+        if x is None:
+            return np.zeros(0), np.zeros(0), np.zeros(0)
+        return np.asarray(x), np.asarray(ylo), np.asarray(yhi)
+
+    @staticmethod
+    def _draw_band(pair: tuple[pg.PlotDataItem, pg.PlotDataItem], h: MetricsHistory | None, sel: slice,
+                   field: str, se_field: str) -> None:
+        lo, hi = pair
+        if h is None:
+            lo.setData([], [])
+            hi.setData([], [])
+            return
+        x, y = h.series(field)
+        _, se = h.series(se_field)
+        x, y, se = x[sel], y[sel], se[sel]
+        ok = np.isfinite(y) & np.isfinite(se)
+        lo.setData(x[ok], y[ok] - BAND_SE * se[ok])
+        hi.setData(x[ok], y[ok] + BAND_SE * se[ok])
 
     def _step_x_range(self, key: str) -> None:
         """Grow a time plot's x range in steps (:data:`_NICE_SPANS` x 10^k, >= 15% head room).
@@ -306,6 +373,8 @@ class MetricsPanel(QtWidgets.QWidget):
         for _skey, _f, _style in _PLOTS[key][1]:
             for c in self.curves[_skey]:
                 c.setVisible(not on)
+        if plot.legend is not None:
+            plot.legend.setVisible(not on)
 
     def _draw_modes(self, r: int, h: MetricsHistory | None, sel: slice) -> None:
         lines = self.mode_lines[r]

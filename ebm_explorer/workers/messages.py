@@ -42,10 +42,14 @@ class Metrics:
     fisher: float = NAN  # Fisher divergence data || model (training)
     mode_weights: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (M,) walkers / model
     mode_weights_true: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (M,)
-    log_z_est: float = NAN  # training (Jarzynski): running estimate
+    log_z_est: float = NAN  # training (Jarzynski): running estimate from the training walkers (feedback-biased)
+    log_z_se: float = NAN  # its standard error (weights and resampling genealogy)
+    log_z_est_xfit: float = NAN  # training (Jarzynski): cross-fitted estimate from the held-out walkers
+    log_z_se_xfit: float = NAN  # its standard error (also the band of cross_entropy_est_xfit)
     log_z_exact: float = NAN
     cross_entropy: float = NAN  # training: exact cross entropy of data under the model
-    cross_entropy_est: float = NAN  # training (Jarzynski): estimate
+    cross_entropy_est: float = NAN  # training (Jarzynski): estimate, mean U(data) + log_z_est
+    cross_entropy_est_xfit: float = NAN  # training (Jarzynski): mean U(data) + log_z_est_xfit
     ess_fraction: float = NAN  # training (Jarzynski): ESS/N of the walker weights
 
 

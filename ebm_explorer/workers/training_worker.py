@@ -186,6 +186,11 @@ class TrainingWorker(LandscapeWorker):
             tr.log_weights = torch.as_tensor(saved.log_weights, dtype=torch.float64, device=tr.device)
         tr.log_z_ref = saved.scalars.get("log_z_ref", tr.log_z_ref)
         tr.resample_count = int(saved.scalars.get("resample_count", tr.resample_count))
+        # the saved state has no resampling genealogy (the standard error restarts from the weights) and
+        # no held-out walkers: their weights belong to another parameter path, so the cross-fitted
+        # estimate is not shown for a restored run
+        tr.ancestors = torch.arange(tr.walkers.shape[0], device=tr.device)
+        tr.held_out = None
         tr.iteration = int(saved.step)
         tr._version += 1  # cached data-phase energies belong to the old parameters
         tr._data_cache = None
@@ -262,8 +267,12 @@ class TrainingWorker(LandscapeWorker):
             mode_weights=np.asarray(m.mode_weights, dtype=float).copy(),
             mode_weights_true=np.asarray(m.mode_weights_true, dtype=float).copy(),
             log_z_est=m.log_z_est,
+            log_z_se=m.log_z_se,
+            log_z_est_xfit=m.log_z_est_xfit,
+            log_z_se_xfit=m.log_z_se_xfit,
             log_z_exact=m.log_z_exact,
             cross_entropy=m.cross_entropy,
             cross_entropy_est=m.cross_entropy_est,
+            cross_entropy_est_xfit=m.cross_entropy_est_xfit,
             ess_fraction=m.ess_fraction,
         )

@@ -29,8 +29,25 @@ def test_train_writes_all_keys(tmp_path, capsys, method: str) -> None:
     assert z["walkers"].shape == (200, 2) and z["log_weights"].shape == (200,)
     assert z["param_means"].shape == (2, 2) and z["param_z"].shape == (2,)
     assert np.isnan(z["history_log_z_est"]).all() == (method == "pcd")
+    for key in ("history_log_z_se", "history_log_z_est_xfit", "history_log_z_se_xfit",
+                "history_cross_entropy_est_xfit", "history_ess_xfit"):
+        assert z[key].shape == (k,), key
+        assert np.isfinite(z[key]).all() == (method == "jarzynski") and np.isnan(z[key]).all() == (method == "pcd")
     meta = json.loads(str(z["meta"]))
     assert meta["config"]["method"] == method and "version" in meta
+
+
+def test_no_cross_fit_leaves_training_unchanged(tmp_path) -> None:
+    """The held-out walkers have their own random stream: with or without them the training walkers,
+    weights and parameters are the same numbers; without them the cross-fitted arrays are NaN."""
+    args = ["train", "--target", "gmm", "--model", "gmm", "--method", "jarzynski", "--kernel", "mala",
+            "--walkers", "150", "--data-size", "300", "--iterations", "8", "--grid-resolution", "24"]
+    assert main([*args, "--out", str(tmp_path / "a.npz")]) == 0
+    assert main([*args, "--no-cross-fit", "--out", str(tmp_path / "b.npz")]) == 0
+    a, b = np.load(tmp_path / "a.npz"), np.load(tmp_path / "b.npz")
+    for key in ("walkers", "log_weights", "param_means", "param_z", "history_log_z_est", "history_log_z_se"):
+        np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+    assert np.isfinite(a["history_log_z_est_xfit"]).all() and np.isnan(b["history_log_z_est_xfit"]).all()
 
 
 def test_train_on_data_file_and_mlp(tmp_path) -> None:

@@ -85,6 +85,29 @@ def test_panels_show_the_noise_floor_and_training_only_notes(qtbot):
     assert not m.notes["cross_entropy"].isVisible()
 
 
+def test_estimate_panels_draw_both_estimates_with_bands_and_name_them(qtbot):
+    m = MetricsPanel()
+    qtbot.addWidget(m)
+    m.show()
+    h = MetricsHistory()
+    for i in range(10):
+        h.append(_metrics(i, log_z_est=1.0 - 0.01 * i, log_z_se=0.02, log_z_est_xfit=1.1, log_z_se_xfit=0.03,
+                          log_z_exact=1.1, cross_entropy=2.0, cross_entropy_est=1.9, cross_entropy_est_xfit=2.0))
+    m.set_histories([h], ["run"])
+    m.flush()
+    assert not m.notes["logz"].isVisible() and m.plots["logz"].legend.isVisible()
+    x, lo, hi = m.band("log_z_est_xfit")
+    np.testing.assert_allclose(lo, 1.1 - 2 * 0.03) and np.testing.assert_allclose(hi, 1.1 + 2 * 0.03)
+    x, lo, hi = m.band("log_z_est")
+    np.testing.assert_allclose(hi - lo, 4 * 0.02) and np.testing.assert_array_equal(x, np.arange(10))
+    _, lo, hi = m.band("cross_entropy_est_xfit")  # the cross-entropy shares log Z's standard error
+    np.testing.assert_allclose(hi - lo, 4 * 0.03)
+    for key in ("logz", "cross_entropy"):
+        names = [label.text for _sample, label in m.plots[key].legend.items]
+        assert "plain (training walkers)" in names and "cross-fitted (held-out walkers)" in names
+        assert "exact" in names
+
+
 def test_a_refresh_is_spread_over_frames(qtbot):
     m = MetricsPanel()
     qtbot.addWidget(m)

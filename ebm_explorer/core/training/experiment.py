@@ -85,6 +85,7 @@ def run_mode_weight_method(
         resample_threshold=cv2_threshold_to_ess(settings.cv2_threshold),
         resampling=settings.resampling,
         stratified_init=True,
+        cross_fit=False,  # the paper's algorithm; held-out walkers would not change it, only cost time
         seed=seed,
     )
     diag = diagnostics or GridDiagnostics(target.box, target, settings.grid_resolution)

@@ -5,8 +5,10 @@ weight is ``logsumexp(A) - log N``, the ESS comes from ``logsumexp(2A)``. A walk
 log-weight is not finite gets ``A = -inf``: it drops out of every estimate (zero weight) and the
 trainer counts it, instead of letting one NaN poison the gradient.
 
-Identities (ALGORITHMS.md 2.2 and 4.1), for any parameter path ``theta_0, ..., theta_k``:
-``E[e^A f(X)] / E[e^A] = E_theta_k[f]`` and ``E[e^A] = Z_theta_k / Z_theta_0``.
+Identities (ALGORITHMS.md 2.2 and 4.1), for any *prescribed* parameter path ``theta_0, ..., theta_k``:
+``E[e^A f(X)] / E[e^A] = E_theta_k[f]`` and ``E[e^A] = Z_theta_k / Z_theta_0``. When the walkers
+themselves choose the path (training), the estimate of ``log Z`` is biased low; see
+:mod:`ebm_explorer.core.training.cross_fit` and docs/jarzynski_bias.md.
 """
 
 from __future__ import annotations
@@ -15,10 +17,14 @@ import math
 
 import torch
 
+from ebm_explorer.core.samplers import SamplerState
+
 __all__ = [
     "alpha",
     "ula_increment",
     "ais_increment",
+    "log_weight_increment",
+    "log_z_standard_error",
     "sanitize_log_weights",
     "normalized_weights",
     "log_mean_weight",
@@ -64,6 +70,36 @@ def ais_increment(energy_new_params: torch.Tensor, energy_old_params: torch.Tens
     """``-U_{theta_{k+1}}(X_{k+1}) + U_{theta_k}(X_{k+1})`` (float64): the weight of any kernel that
     leaves ``rho_theta_k`` invariant (MALA, HMC with MH), moved with ``theta_k`` (ALGORITHMS.md 4.2)."""
     return energy_old_params.double() - energy_new_params.double()
+
+
+def log_weight_increment(kernel: str, old: SamplerState, new: SamplerState, energy_old_at_new: torch.Tensor | None,
+                         h: float) -> torch.Tensor:
+    """The log-weight increment of one move: :func:`ula_increment` for ``kernel == "ula"``, else
+    :func:`ais_increment`. ``old`` is under ``theta_k`` at ``X_k``, ``new`` under ``theta_{k+1}`` at
+    ``X_{k+1}``; ``energy_old_at_new`` is ``U_theta_k(X_{k+1})`` (MALA/HMC only)."""
+    if kernel == "ula":
+        return ula_increment(old.position, old.energy, old.grad, new.position, new.energy, new.grad, h)
+    assert energy_old_at_new is not None
+    return ais_increment(new.energy, energy_old_at_new)
+
+
+def log_z_standard_error(log_w: torch.Tensor, ancestors: torch.Tensor) -> float:
+    """Standard error of the running ``log Z`` estimate from the weights and the resampling history.
+
+    ``ancestors[i]`` is the index of the initial walker that walker ``i`` descends from through every
+    resampling. With ``P_k`` the total normalised weight of the descendants of initial walker ``k``,
+    ``Var(Z_hat) / Z^2 ~ sum_k (P_k - 1/N)^2`` (the genealogy estimator of Chan & Lai 2013 and Lee &
+    Whiteley 2018, large-N form); without resampling this is ``1/ESS - 1/N``, the variance of a mean of
+    i.i.d. weights. Duplicated walkers share one ancestor, so resampling's loss of diversity counts.
+    ``log1p`` turns the relative variance into the variance of ``log Z_hat`` (delta method for small
+    values, the log-normal value for large ones).
+    """
+    p = normalized_weights(log_w)
+    if not bool(torch.isfinite(p).all()):
+        return math.nan
+    mass = torch.zeros_like(p).index_add_(0, ancestors, p)
+    rel = float(((mass - 1.0 / p.numel()) ** 2).sum())
+    return math.sqrt(math.log1p(rel))
 
 
 def sanitize_log_weights(log_w: torch.Tensor, finite_walkers: torch.Tensor) -> torch.Tensor:

@@ -14,6 +14,10 @@ Order of operations in one iteration (ALGORITHMS.md 2.5 and 7; GMM.py ``stat()``
   CV^2 is computed before the update).
 * **SM / DSM**: the score-matching loss on the whole data set (DSM: fresh noise each iteration) and
   one optimiser step; no walkers are moved (they stay at data points, re-evaluated for the metrics).
+* **Cross-fit** (Jarzynski, ``cross_fit``): a held-out walker population moves with the same
+  ``theta_k`` and is reweighted with ``theta_{k+1}``, never entering the gradient; its estimate of
+  log Z has no feedback bias (:mod:`~ebm_explorer.core.training.cross_fit`). Both estimates come with
+  a standard error from the weights and the resampling genealogy.
 * **CD**: every ``cd_reset`` iterations the walkers restart at random data points; then
   ``cd_steps`` kernel steps with ``theta_k``; then the gradient at the walkers; then the optimiser
   step. ``cd_reset = 1`` is textbook CD-k; GMM.py's baseline resets every 4 iterations.
@@ -39,6 +43,7 @@ from ebm_explorer.core.errors import NumericalError, UserInputError
 from ebm_explorer.core.samplers import SamplerParams, SamplerState, get_sampler
 from ebm_explorer.core.samplers.langevin import langevin_move
 from ebm_explorer.core.training import jarzynski as jz
+from ebm_explorer.core.training.cross_fit import HELD_OUT_SEED_OFFSET, HeldOutWalkers
 from ebm_explorer.core.training.diagnostics import GridDiagnostics, GridValues
 from ebm_explorer.core.training.models import MixtureEnergy, TrainableEnergy, WeightedGradFn
 from ebm_explorer.core.training.resampling import RESAMPLING_SCHEMES, resample_indices
@@ -70,6 +75,7 @@ class TrainConfig:
     stratified_init: bool = False  # Jarzynski: deterministic walker counts per component at init
     diagnostics_every: int = 1  # exact grid diagnostics every this many iterations (NaN in between)
     noise_std: float = 0.1  # DSM: noise level sigma
+    cross_fit: bool = True  # Jarzynski: a held-out population of as many walkers estimates log Z without feedback bias
     seed: int = 0
 
     def validated(self) -> "TrainConfig":
@@ -89,6 +95,8 @@ class TrainConfig:
         for group, v in self.group_lr:
             if isinstance(v, bool) or not isinstance(v, Real) or not math.isfinite(v) or v < 0:
                 raise UserInputError(f"learning rate of group {group!r} must be a finite number >= 0, got {v!r}")
+        if not isinstance(self.cross_fit, bool):
+            raise UserInputError(f"cross fit must be true or false, got {self.cross_fit!r}")
         if not (isinstance(self.resample_threshold, Real) and 0.0 <= self.resample_threshold <= 1.0):
             raise UserInputError(f"resample threshold (ESS/N) must be in [0, 1], got {self.resample_threshold!r}")
         return self
@@ -111,7 +119,7 @@ class TrainMetrics:
     cross_entropy: float  # exact (grid) or empirical cross-entropy
     cross_entropy_est: float  # Jarzynski: mean U(data) + estimated log Z; NaN for CD/PCD
     log_z_exact: float
-    log_z_est: float  # Jarzynski estimate; NaN for CD/PCD
+    log_z_est: float  # Jarzynski estimate from the training walkers (feedback-biased low); NaN for CD/PCD
     fisher: float
     mode_weights: np.ndarray  # (M,) model mass per target basin
     mode_weights_true: np.ndarray  # (M,)
@@ -123,6 +131,11 @@ class TrainMetrics:
     nonfinite_walkers: int  # walkers dropped because their position/energy/weight is NaN or inf
     params: dict[str, np.ndarray] = field(default_factory=dict)
     loss: float = math.nan  # the score-matching objective (SM, DSM); NaN for the other methods
+    log_z_se: float = math.nan  # standard error of log_z_est (weights and resampling genealogy)
+    log_z_est_xfit: float = math.nan  # cross-fitted estimate: held-out walkers (no feedback bias)
+    log_z_se_xfit: float = math.nan  # its standard error (also that of cross_entropy_est_xfit's log Z part)
+    cross_entropy_est_xfit: float = math.nan  # mean U(data) + log_z_est_xfit
+    ess_fraction_xfit: float = math.nan  # ESS/N of the held-out walkers
 
 
 class TrainHistory:
@@ -130,7 +143,8 @@ class TrainHistory:
 
     SCALARS = ("kl", "cross_entropy", "cross_entropy_est", "log_z_exact", "log_z_est", "fisher",
                "ess_fraction", "resampled", "resample_count", "energy_gap", "acceptance", "nonfinite_walkers",
-               "loss")
+               "loss",
+               "log_z_se", "log_z_est_xfit", "log_z_se_xfit", "cross_entropy_est_xfit", "ess_fraction_xfit")
 
     def __init__(self) -> None:
         self.rows: list[TrainMetrics] = []
@@ -143,6 +157,7 @@ class TrainHistory:
         for name in self.SCALARS:
             out[f"history_{name}"] = np.array([getattr(r, name) for r in self.rows], dtype=np.float64)
         out["history_ess"] = out.pop("history_ess_fraction")
+        out["history_ess_xfit"] = out.pop("history_ess_fraction_xfit")
         m = self.rows[0].mode_weights.shape[0] if self.rows else 0
         out["history_mode_weights"] = np.array([r.mode_weights for r in self.rows]).reshape(len(self.rows), m)
         if self.rows:
@@ -194,6 +209,13 @@ class Trainer:
             walkers = self._data_draw(n)
             self.log_z_ref = math.nan
         self.log_weights = torch.zeros(n, dtype=torch.float64, device=dev)  # A = 0
+        self.ancestors = torch.arange(n, device=dev)  # initial walker each descends from (standard error)
+        self.held_out: HeldOutWalkers | None = None
+        if config.method == "jarzynski" and config.cross_fit:
+            self.held_out = HeldOutWalkers(
+                model, n, config.kernel, config.step_size, config.leapfrog_steps, config.resample_threshold,
+                config.resampling, make_generator(config.seed + HELD_OUT_SEED_OFFSET, dev),
+                stratified=config.stratified_init)
         self.state = self._evaluate(walkers.to(device=dev, dtype=self.dtype))
 
     # --- public API ------------------------------------------------------------------------------
@@ -242,6 +264,8 @@ class Trainer:
 
         if cfg.method != "cd":
             accept, energy_old_at_new = self._move_with_current_params()
+            if self.held_out is not None:
+                self.held_out.move()
         self._optimizer_step(grads)
 
         resampled = False
@@ -251,23 +275,25 @@ class Trainer:
             old = self.state
             new = self._evaluate(self._moved)
             if cfg.method == "jarzynski":
-                if cfg.kernel == "ula":
-                    inc = jz.ula_increment(old.position, old.energy, old.grad, new.position, new.energy, new.grad,
-                                           cfg.step_size)
-                else:
-                    inc = jz.ais_increment(new.energy, energy_old_at_new)
+                inc = jz.log_weight_increment(cfg.kernel, old, new, energy_old_at_new, cfg.step_size)
                 self.log_weights = self.log_weights + inc
             self.state = new
         ok = self._finite()
         if cfg.method == "jarzynski":
             self.log_weights = jz.sanitize_log_weights(self.log_weights, ok)
         log_z_est = self.log_z_estimate()
+        estimates = {}
+        if cfg.method == "jarzynski":
+            estimates["log_z_se"] = jz.log_z_standard_error(self.log_weights, self.ancestors)
+        if self.held_out is not None:
+            estimates["log_z_est_xfit"], estimates["log_z_se_xfit"] = self.held_out.reweight()
+            estimates["ess_fraction_xfit"] = self.held_out.ess_fraction
         if cfg.method == "jarzynski" and ess_before < cfg.resample_threshold:
             self._resample()
             self.log_z_ref = log_z_est
             resampled = True
         self.iteration += 1
-        self.last_metrics = self._metrics(log_z_est, resampled, accept, self._finite())
+        self.last_metrics = self._metrics(log_z_est, resampled, accept, self._finite(), estimates)
         for fn in self.callbacks["on_step_end"]:
             fn(self)
         return self.last_metrics
@@ -398,11 +424,14 @@ class Trainer:
         idx = resample_indices(self.config.resampling, self.log_weights, self.generator)
         s = self.state
         self.state = SamplerState(s.position[idx], s.energy[idx], s.grad[idx])
+        self.ancestors = self.ancestors[idx]
         self.log_weights = torch.zeros_like(self.log_weights)
         self.resample_count += 1
 
-    def _metrics(self, log_z_est: float, resampled: bool, accept: float, ok: torch.Tensor) -> TrainMetrics:
-        """``ok``: the walkers' finite mask for the current state (computed once per iteration)."""
+    def _metrics(self, log_z_est: float, resampled: bool, accept: float, ok: torch.Tensor,
+                 estimates: dict[str, float]) -> TrainMetrics:
+        """``ok``: the walkers' finite mask for the current state (computed once per iteration);
+        ``estimates``: the standard errors and cross-fitted values of this iteration (Jarzynski)."""
         cfg = self.config
         data_energy = float(self._data_phase()[0].double().mean())
         if cfg.method == "jarzynski":
@@ -413,6 +442,8 @@ class Trainer:
         walker_energy = float((w * torch.where(ok, self.state.energy.double(), 0.0)).sum())
         grid = self._grid_values(data_energy)
         ce_est = data_energy + log_z_est if cfg.method == "jarzynski" else math.nan
+        if "log_z_est_xfit" in estimates:
+            estimates["cross_entropy_est_xfit"] = data_energy + estimates["log_z_est_xfit"]
         mw_true = self.diagnostics.mode_weights_true if self.diagnostics is not None else np.zeros(0)
         return TrainMetrics(
             iteration=self.iteration,
@@ -431,6 +462,7 @@ class Trainer:
             acceptance=accept,
             nonfinite_walkers=int((~ok).sum()),
             params=self._mixture_params(),
+            **estimates,
         )
 
     def _mixture_params(self) -> dict[str, np.ndarray]:
