@@ -429,7 +429,7 @@ class Trainer:
         self.resample_count += 1
 
     def _metrics(self, log_z_est: float, resampled: bool, accept: float, ok: torch.Tensor,
-                 estimates: dict[str, float]) -> TrainMetrics:
+                 estimates: dict[str, float] | None = None) -> TrainMetrics:
         """``ok``: the walkers' finite mask for the current state (computed once per iteration);
         ``estimates``: the standard errors and cross-fitted values of this iteration (Jarzynski)."""
         cfg = self.config
@@ -442,6 +442,7 @@ class Trainer:
         walker_energy = float((w * torch.where(ok, self.state.energy.double(), 0.0)).sum())
         grid = self._grid_values(data_energy)
         ce_est = data_energy + log_z_est if cfg.method == "jarzynski" else math.nan
+        estimates = dict(estimates or {})
         if "log_z_est_xfit" in estimates:
             estimates["cross_entropy_est_xfit"] = data_energy + estimates["log_z_est_xfit"]
         mw_true = self.diagnostics.mode_weights_true if self.diagnostics is not None else np.zeros(0)
