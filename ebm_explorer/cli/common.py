@@ -7,6 +7,7 @@ import math
 from pathlib import Path
 
 from ebm_explorer.core.errors import UserInputError
+from ebm_explorer.core.limits import RANGES, check_device_name, check_seed
 from ebm_explorer.core.landscapes import (
     FormulaError,
     FormulaLandscape,
@@ -29,6 +30,62 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
     return value
+
+
+def ranged_int(name: str):
+    """An argparse ``type`` for the integer setting ``name`` of :data:`ebm_explorer.core.limits.RANGES`
+    (``1e6`` is read as 1000000; the range is checked before anything runs)."""
+    lo, hi = RANGES[name]
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            try:
+                f = float(text)
+            except ValueError:
+                raise argparse.ArgumentTypeError(f"expected an integer, got {text[:40]!r}") from None
+            if not (math.isfinite(f) and f.is_integer()):
+                raise argparse.ArgumentTypeError(f"expected an integer, got {text[:40]!r}") from None
+            value = int(f)
+        if not lo <= value <= hi:
+            shown = f"{value:,}" if abs(value) < 10**30 else f"a {len(str(abs(value)))}-digit number"
+            raise argparse.ArgumentTypeError(f"must be in [{lo:,}, {hi:,}], got {shown}")
+        return value
+
+    parse.__name__ = name
+    return parse
+
+
+def ranged_float(name: str):
+    """An argparse ``type`` for the float setting ``name`` of :data:`ebm_explorer.core.limits.RANGES`."""
+    lo, hi = RANGES[name]
+
+    def parse(text: str) -> float:
+        value = finite_float(text)
+        if not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(f"must be in [{lo:g}, {hi:g}], got {text[:40]!r}")
+        return value
+
+    parse.__name__ = name
+    return parse
+
+
+def seed_int(text: str) -> int:
+    """A seed: an integer in [0, 2**63 - 1]."""
+    try:
+        return check_seed(int(text))
+    except ValueError as exc:  # int() of a non-number, or UserInputError (a ValueError)
+        msg = str(exc) if isinstance(exc, UserInputError) else f"expected an integer, got {text[:40]!r}"
+        raise argparse.ArgumentTypeError(msg) from None
+
+
+def device_name(text: str) -> str:
+    """``cpu``, ``cuda`` or ``cuda:N``."""
+    try:
+        return check_device_name(text)
+    except UserInputError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def finite_float(text: str) -> float:
@@ -59,7 +116,7 @@ def add_landscape_args(parser: argparse.ArgumentParser) -> None:
                             "(a leading minus sign is fine); default box -3 3 -3 3")
     parser.add_argument("--box", nargs=4, type=finite_float, metavar=("XMIN", "XMAX", "YMIN", "YMAX"),
                         help="plotting / reference box (default: the landscape's own)")
-    parser.add_argument("--beta", type=positive_float, default=1.0, help="inverse temperature (default 1)")
+    parser.add_argument("--beta", type=ranged_float("beta"), default=1.0, help="inverse temperature (default 1)")
 
 
 def landscape_from_args(args: argparse.Namespace) -> Landscape:
@@ -82,8 +139,8 @@ def landscape_from_args(args: argparse.Namespace) -> Landscape:
 
 
 def add_device_seed_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    parser.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    parser.add_argument("--seed", type=seed_int, default=0, help="random seed in [0, 2**63 - 1] (default 0)")
+    parser.add_argument("--device", type=device_name, default="cpu", help="cpu, cuda or cuda:N (default cpu)")
 
 
 def require_suffix(path: str, suffix: str, flag: str) -> Path:

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ebm_explorer import __version__
-from ebm_explorer.cli.common import positive_int
+from ebm_explorer.cli.common import ranged_int, seed_int
 from ebm_explorer.core.atomic import atomic_open, atomic_path, save_npz_atomic
 from ebm_explorer.core.training.experiment import (
     TRUE_FIRST_MASS,
@@ -41,11 +41,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", default="experiment_mode_weights", metavar="DIR",
                         help="output folder, created if needed (default: experiment_mode_weights in the current "
                              "folder): mode_weights.csv/.md/.png and mode_weights_histories.npz")
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0], metavar="S",
+    parser.add_argument("--seeds", nargs="+", type=seed_int, default=[0], metavar="S",
                         help="one run of each method per seed (default: 0)")
-    parser.add_argument("--iterations", type=positive_int, default=ModeWeightSettings.iterations,
+    parser.add_argument("--iterations", type=ranged_int("iterations"), default=ModeWeightSettings.iterations,
                         help=f"iterations per run (default {ModeWeightSettings.iterations})")
-    parser.add_argument("--walkers", type=positive_int, default=ModeWeightSettings.walkers,
+    parser.add_argument("--walkers", type=ranged_int("walkers"), default=ModeWeightSettings.walkers,
                         help=f"walkers (default {ModeWeightSettings.walkers})")
     parser.add_argument("--resampling", choices=["systematic", "multinomial"], default="systematic",
                         help="Jarzynski resampling scheme (default systematic; the authors' script GMM.py uses "

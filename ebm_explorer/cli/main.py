@@ -13,6 +13,7 @@ import sys
 
 from ebm_explorer import __version__
 from ebm_explorer.core.errors import NumericalError, UserInputError
+from ebm_explorer.core.safe_io import forget_files_read, printable
 
 #: what ``ebm-explorer --help`` opens with (for users)
 DESCRIPTION = """\
@@ -87,11 +88,30 @@ def main(argv: list[str] | None = None) -> int:
             args = parser.parse_args(["gui"])
     except SystemExit as exc:  # --help, --version, or a bad argument (already printed)
         return int(exc.code or 0)
+    forget_files_read()  # outputs are checked against the files this command reads
     try:
         return int(args.func(args) or 0)
     except (UserInputError, NumericalError) as exc:
-        print(f"ebm-explorer {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+        return _fail(args.command, str(exc))
+    except OSError as exc:  # a write failed: disk full, read-only folder, a path that vanished
+        where = f"{exc.filename}: " if exc.filename else ""
+        return _fail(args.command, f"{where}{exc.strerror or exc} (nothing was changed)")
+    except MemoryError:
+        return _fail(args.command, "out of memory: use fewer walkers, steps or a smaller grid")
     except KeyboardInterrupt:
         print(f"ebm-explorer {args.command}: interrupted", file=sys.stderr)
         return 130
+    except RuntimeError as exc:
+        from ebm_explorer.core.resources import is_out_of_memory
+
+        if not is_out_of_memory(exc):
+            raise
+        return _fail(args.command, f"out of memory: use fewer walkers, steps or a smaller grid "
+                                   f"({str(exc).splitlines()[0][:120] if str(exc) else ''})")
+
+
+def _fail(command: str, message: str) -> int:
+    """The one-line error (control characters escaped: file text must not drive the terminal); status 2."""
+    text = "\n".join(printable(line, 2000) for line in message.splitlines()[:20])
+    print(f"ebm-explorer {command}: error: {text}", file=sys.stderr)
+    return 2

@@ -8,9 +8,11 @@ import json
 import numpy as np
 
 from ebm_explorer import __version__
-from ebm_explorer.cli.common import add_landscape_args, landscape_from_args, positive_int, require_suffix
+from ebm_explorer.cli.common import add_landscape_args, landscape_from_args, ranged_int, require_suffix
 from ebm_explorer.cli.sample_cmd import _spec_or_name
+from ebm_explorer.cli.outputs import check_output_file
 from ebm_explorer.core.atomic import save_npz_atomic
+from ebm_explorer.core.resources import check_memory
 from ebm_explorer.core.errors import UserInputError
 from ebm_explorer.core.reference import compute_reference
 
@@ -21,16 +23,18 @@ MAX_RESOLUTION = 4096
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("reference", help="exact log Z, density, moments and mode weights on a grid")
     add_landscape_args(p)
-    p.add_argument("--resolution", type=positive_int, default=256)
+    p.add_argument("--resolution", type=ranged_int("resolution"), default=256)
     p.add_argument("--out", metavar="FILE.npz", required=True)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    out = require_suffix(args.out, ".npz", "--out")
+    out = check_output_file(require_suffix(args.out, ".npz", "--out"))
     if not 8 <= args.resolution <= MAX_RESOLUTION:
         raise UserInputError(f"--resolution must be between 8 and {MAX_RESOLUTION}, got {args.resolution}")
     land = landscape_from_args(args)
+    check_output_file(out)  # never over the landscape file just read
+    check_memory(args.resolution ** 2 * 8 * 8, f"a {args.resolution}^2 reference grid", "lower --resolution")
     ref = compute_reference(land, land.box, resolution=args.resolution)
     meta = {"version": __version__, "command": "reference", "landscape": _spec_or_name(land),
             "beta": args.beta, "resolution": args.resolution, "warnings": ref.warnings}

@@ -6,6 +6,7 @@ import argparse
 import json
 import math
 import re
+import sys
 import time
 from pathlib import Path
 
@@ -19,13 +20,17 @@ from ebm_explorer.cli.common import (
     add_landscape_args,
     finite_float,
     landscape_from_args,
-    positive_float,
-    positive_int,
+    ranged_float,
+    ranged_int,
     refuse_unnormalisable,
     require_suffix,
 )
 from ebm_explorer.cli.sample_tempered import STEPS_HELP, TEMPERED_SAMPLERS, add_tempered_args, run_tempered
+from ebm_explorer.cli.interrupt import EXIT_INTERRUPTED, stop_on_signals
+from ebm_explorer.cli.outputs import check_output_file
 from ebm_explorer.core.atomic import save_npz_atomic
+from ebm_explorer.core.resources import check_memory, check_walker_memory
+from ebm_explorer.core.safe_io import printable
 from ebm_explorer.core.devices import make_generator, resolve_device
 from ebm_explorer.core.errors import UserInputError
 from ebm_explorer.core.mcmc_diagnostics import ess_bulk, split_rhat
@@ -47,18 +52,18 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="mh (random-walk Metropolis-Hastings), ula (unadjusted Langevin, biased by the step), "
                         "mala (Langevin + accept/reject), hmc (Hamiltonian Monte Carlo), pt (parallel "
                         "tempering) or smc (annealed importance sampling / SMC) (default mala)")
-    p.add_argument("--walkers", type=positive_int, default=10_000, metavar="N",
+    p.add_argument("--walkers", type=ranged_int("walkers"), default=10_000, metavar="N",
                    help="independent walkers run side by side (default 10000)")
-    p.add_argument("--steps", type=positive_int, default=500, metavar="K", help=STEPS_HELP)
-    p.add_argument("--step-size", type=positive_float, default=0.1, metavar="H",
+    p.add_argument("--steps", type=ranged_int("steps"), default=500, metavar="K", help=STEPS_HELP)
+    p.add_argument("--step-size", type=ranged_float("step_size"), default=0.1, metavar="H",
                    help="proposal scale (mh), Langevin step h (ula, mala) or leapfrog step (hmc) (default 0.1); "
                         "lower it when the acceptance collapses")
-    p.add_argument("--leapfrog", type=positive_int, default=10, metavar="L", help="hmc: leapfrog steps (default 10)")
+    p.add_argument("--leapfrog", type=ranged_int("leapfrog_steps"), default=10, metavar="L", help="hmc: leapfrog steps (default 10)")
     p.add_argument("--init", default="uniform",
                    help="start: uniform over the box, gaussian, or a point x,y such as -1,0.5 (default uniform)")
-    p.add_argument("--record-every", type=positive_int, default=None, metavar="M",
+    p.add_argument("--record-every", type=ranged_int("record_every"), default=None, metavar="M",
                    help="also store all positions every M steps as `trajectory` (T, N, 2) (default: off)")
-    p.add_argument("--resolution", type=positive_int, default=256, metavar="R",
+    p.add_argument("--resolution", type=ranged_int("resolution"), default=256, metavar="R",
                    help="grid of the exact reference, R x R cells (default 256)")
     p.add_argument("--compile", action="store_true",
                    help="fuse each step with torch.compile: the first step compiles (tens of seconds on a "
@@ -95,13 +100,29 @@ def default_out(args: argparse.Namespace) -> Path:
     return Path(f"sample_{name}_{args.sampler}_seed{args.seed}.npz")
 
 
+def _check_resources(args: argparse.Namespace, land, device: torch.device) -> None:  # noqa: ANN001
+    """Walkers (with the landscape's real per-walker cost), the per-step records and the trajectory must
+    fit in memory: refused before anything is allocated, with what to change."""
+    check_walker_memory(args.walkers, device, torch.float32, landscape=land)
+    per_step = min(TRACED_CHAINS, args.walkers) * 4 + 3 * 8  # energy traces + acceptance/mean energy/count
+    check_memory(args.steps * per_step, f"{args.steps:,} steps of records", "lower --steps", device)
+    if args.record_every is not None:
+        frames = args.steps // args.record_every + 1
+        if frames * args.walkers > 5e8:
+            raise UserInputError("trajectory would hold more than 5e8 points: raise --record-every or lower --walkers")
+        check_memory(frames * args.walkers * 2 * 4, f"a trajectory of {frames:,} frames x {args.walkers:,} walkers",
+                     "raise --record-every or lower --walkers", "cpu")
+    check_memory(args.resolution ** 2 * 8 * 8, f"a {args.resolution}^2 reference grid", "lower --resolution", "cpu")
+
+
 def run(args: argparse.Namespace) -> int:
     out = require_suffix(args.out, ".npz", "--out") if args.out else default_out(args)
+    check_output_file(out)  # a directory, a file on the way, a read-only folder: before any work
     device = resolve_device(args.device)
-    if args.record_every is not None and (args.steps // args.record_every + 1) * args.walkers > 5e8:
-        raise UserInputError("trajectory would hold more than 5e8 points: raise --record-every or lower --walkers")
     land = landscape_from_args(args)
+    check_output_file(out)  # now also against the files just read (a landscape TOML)
     init_kind, point = parse_init(args.init)
+    _check_resources(args, land, device)
     ref = compute_reference(land, land.box, resolution=args.resolution)
     refuse_unnormalisable(ref, land)
     if args.sampler in TEMPERED_SAMPLERS:
@@ -114,15 +135,18 @@ def run(args: argparse.Namespace) -> int:
     n_traced = min(TRACED_CHAINS, args.walkers)
     traces: list[torch.Tensor] = []
     t0 = time.perf_counter()
-    result = run_chain(sampler, land, x0, params, args.steps, gen, record_every=args.record_every,
-                       on_step=lambda k, state, info: traces.append(state.energy[:n_traced].clone()),
-                       compile=args.compile)
+    with stop_on_signals() as stop:
+        result = run_chain(sampler, land, x0, params, args.steps, gen, record_every=args.record_every,
+                           on_step=lambda k, state, info: traces.append(state.energy[:n_traced].clone()),
+                           compile=args.compile, should_stop=stop)
     elapsed = time.perf_counter() - t0
+    steps_done = args.steps if result.steps_done is None else result.steps_done
 
     pos = result.state.position.cpu().numpy()
     energy = result.state.energy.cpu().numpy()
     metrics = walker_metrics(pos, energy, ref)
-    trace = torch.stack(traces).T.cpu().double().numpy()[:, args.steps // 2:]  # (chains, second half)
+    trace = (torch.stack(traces).T.cpu().double().numpy()[:, steps_done // 2:] if traces
+             else np.zeros((n_traced, 0)))  # (chains, second half)
     rhat = split_rhat(trace) if trace.shape[1] >= 4 else float("nan")
     ess = ess_bulk(trace) if trace.shape[1] >= 4 else float("nan")
 
@@ -133,7 +157,8 @@ def run(args: argparse.Namespace) -> int:
         "device": str(device), "record_every": args.record_every, "resolution": args.resolution,
         "box": list(land.box.as_tuple()), "elapsed_s": elapsed, "reference_warnings": ref.warnings,
         "nonfinite_walkers": result.nonfinite_walkers, "compile": args.compile,
-        "compile_fallback": result.compile_fallback,
+        "compile_fallback": result.compile_fallback, "steps_done": steps_done,
+        "interrupted": stop.name or None,
     }
     arrays = dict(
         positions=pos, energies=energy, acceptance=result.acceptance, mean_energy=result.mean_energy,
@@ -144,6 +169,10 @@ def run(args: argparse.Namespace) -> int:
     if result.trajectory is not None:
         arrays.update(trajectory=result.trajectory, trajectory_steps=result.trajectory_steps)
     save_npz_atomic(out, **arrays)
+    if stop():
+        print(f"interrupted by {stop.name} after {steps_done:,} of {args.steps:,} steps: wrote the results so "
+              f"far to {printable(out)}", file=sys.stderr)
+        return EXIT_INTERRUPTED
     _print_summary(args, land, ref, result, metrics, rhat, ess, elapsed, out)
     return 0
 

@@ -20,6 +20,8 @@ import sys
 import tempfile
 import time
 
+from ebm_explorer.cli.common import ranged_float, ranged_int
+from ebm_explorer.cli.outputs import check_output_file
 from ebm_explorer.core.atomic import atomic_path
 from ebm_explorer.core.errors import UserInputError
 
@@ -36,10 +38,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--scene", default="default",
                    help=f"what to show: {', '.join(SCENES)}, or a built-in lecture scene 1-5 (default: default)")
     p.add_argument("--presenter", action="store_true", help="presenter mode (large fonts, controls hidden)")
-    p.add_argument("--seconds", type=float, default=4.0,
+    p.add_argument("--seconds", type=ranged_float("screenshot_seconds"), default=4.0,
                    help="how long the runs animate, counted from their first step, before the picture (default 4)")
     p.add_argument("--out", required=True, metavar="FILE.png", help="PNG file to write (required)")
-    p.add_argument("--size", nargs=2, type=int, default=(1600, 950), metavar=("W", "H"),
+    p.add_argument("--size", nargs=2, type=ranged_int("screenshot_width"), default=(1600, 950), metavar=("W", "H"),
                    help="window size in pixels (default 1600 950)")
     p.set_defaults(func=run)
 
@@ -135,6 +137,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserInputError(f"--seconds must be >= 0, got {args.seconds}")
     if not str(args.out).lower().endswith(".png"):
         raise UserInputError(f"--out must be a .png file, got {args.out!r}")
+    check_output_file(args.out)
     from PySide6 import QtCore
 
     from ebm_explorer.ui.app import make_app

@@ -19,6 +19,8 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -26,13 +28,20 @@ import torch
 
 from ebm_explorer import __version__
 from ebm_explorer.cli.common import (
+    device_name,
     finite_float,
     positive_float,
-    positive_int,
+    ranged_float,
+    ranged_int,
     refuse_unnormalisable,
     require_suffix,
+    seed_int,
 )
+from ebm_explorer.cli.interrupt import EXIT_INTERRUPTED, stop_on_signals
+from ebm_explorer.cli.outputs import check_output_file
 from ebm_explorer.core.atomic import save_npz_atomic
+from ebm_explorer.core.resources import check_memory, check_walker_memory
+from ebm_explorer.core.safe_io import printable
 from ebm_explorer.core.devices import make_generator, resolve_device
 from ebm_explorer.core.errors import UserInputError
 from ebm_explorer.core.landscapes import Landscape, load_landscape_file, make_landscape
@@ -48,6 +57,7 @@ from ebm_explorer.core.training import (
     TrainableEnergy,
     TrainConfig,
     Trainer,
+    TrainHistory,
     load_points,
     sample_landscape,
 )
@@ -67,26 +77,26 @@ def register(sub: argparse._SubParsersAction) -> None:
     src.add_argument("--target", metavar="NAME|FILE.toml", help="landscape to learn (data sampled exactly from it)")
     src.add_argument("--data", metavar="FILE.csv|FILE.npz", help="your own 2-D points")
     p.add_argument("--model", choices=["gmm", "mlp"], required=True, help="trainable energy")
-    p.add_argument("--components", type=positive_int, default=2, help="mixture components (gmm; default 2)")
-    p.add_argument("--hidden", type=positive_int, nargs="+", default=[64, 64], help="MLP hidden sizes (default 64 64)")
+    p.add_argument("--components", type=ranged_int("components"), default=2, help="mixture components (gmm; default 2)")
+    p.add_argument("--hidden", type=ranged_int("hidden"), nargs="+", default=[64, 64], help="MLP hidden sizes (default 64 64)")
     p.add_argument("--method", choices=METHODS, required=True)
     p.add_argument("--kernel", choices=KERNELS, default="ula", help="walker kernel (default ula)")
-    p.add_argument("--cd-steps", type=positive_int, default=1, help="CD: kernel steps per iteration (default 1)")
-    p.add_argument("--cd-reset", type=positive_int, default=1,
+    p.add_argument("--cd-steps", type=ranged_int("cd_steps"), default=1, help="CD: kernel steps per iteration (default 1)")
+    p.add_argument("--cd-reset", type=ranged_int("cd_reset"), default=1,
                    help="CD: restart walkers at data every this many iterations (default 1; the authors' "
                         "mode-weight script GMM.py uses 4)")
-    p.add_argument("--leapfrog-steps", type=positive_int, default=5, help="HMC leapfrog steps (default 5)")
-    p.add_argument("--walkers", type=positive_int, default=1000, help="number of walkers N (default 1000)")
-    p.add_argument("--data-size", type=positive_int, default=None,
+    p.add_argument("--leapfrog-steps", type=ranged_int("leapfrog_steps"), default=5, help="HMC leapfrog steps (default 5)")
+    p.add_argument("--walkers", type=ranged_int("walkers"), default=1000, help="number of walkers N (default 1000)")
+    p.add_argument("--data-size", type=ranged_int("data_size"), default=None,
                    help="data points n (target: default 10000; data file: a random subset of this size)")
-    p.add_argument("--iterations", type=positive_int, default=1000, help="training iterations K (default 1000)")
-    p.add_argument("--lr", type=positive_float, default=0.01, help="learning rate (default 0.01)")
-    p.add_argument("--lr-z", type=positive_float, default=None, help="gmm: learning rate of the log-weights z")
-    p.add_argument("--lr-means", type=positive_float, default=None, help="gmm: learning rate of the means")
-    p.add_argument("--lr-widths", type=positive_float, default=None, help="gmm: learning rate of the log-widths")
+    p.add_argument("--iterations", type=ranged_int("iterations"), default=1000, help="training iterations K (default 1000)")
+    p.add_argument("--lr", type=ranged_float("lr"), default=0.01, help="learning rate (default 0.01)")
+    p.add_argument("--lr-z", type=ranged_float("lr"), default=None, help="gmm: learning rate of the log-weights z")
+    p.add_argument("--lr-means", type=ranged_float("lr"), default=None, help="gmm: learning rate of the means")
+    p.add_argument("--lr-widths", type=ranged_float("lr"), default=None, help="gmm: learning rate of the log-widths")
     p.add_argument("--noise-std", type=positive_float, default=0.1,
                    help="dsm: noise level sigma of denoising score matching (default 0.1)")
-    p.add_argument("--step-size", type=positive_float, default=0.05, help="ULA/MALA h or HMC eps (default 0.05)")
+    p.add_argument("--step-size", type=ranged_float("step_size"), default=0.05, help="ULA/MALA h or HMC eps (default 0.05)")
     p.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd")
     p.add_argument("--resample-threshold", type=_fraction, default=0.5,
                    help="Jarzynski: resample when ESS/N falls below this (default 0.5)")
@@ -94,9 +104,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-cross-fit", dest="cross_fit", action="store_false",
                    help="Jarzynski: skip the held-out walkers that give the cross-fitted log Z estimate "
                         "(free of the training walkers' feedback bias; costs about one more walker population)")
-    p.add_argument("--grid-resolution", type=positive_int, default=128, help="diagnostics grid (default 128)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    p.add_argument("--grid-resolution", type=ranged_int("grid_resolution"), default=128, help="diagnostics grid (default 128)")
+    p.add_argument("--seed", type=seed_int, default=0, help="random seed in [0, 2**63 - 1] (default 0)")
+    p.add_argument("--device", type=device_name, default="cpu", help="cpu, cuda or cuda:N (default cpu)")
     p.add_argument("--out", required=True, metavar="FILE.npz")
     p.set_defaults(func=run)
 
@@ -134,7 +144,7 @@ def _group_lr(args: argparse.Namespace) -> tuple[tuple[str, float], ...]:
 
 
 def run(args: argparse.Namespace) -> int:
-    out = require_suffix(args.out, ".npz", "--out")
+    out = check_output_file(require_suffix(args.out, ".npz", "--out"))
     device = resolve_device(args.device)
     gen = make_generator(args.seed, "cpu")
     if args.target is not None:
@@ -152,6 +162,8 @@ def run(args: argparse.Namespace) -> int:
             points = points[torch.randperm(len(points), generator=gen)[: args.data_size].numpy()]
         data = torch.as_tensor(points, dtype=torch.float64)
         box = _data_box(points)
+    check_output_file(out)  # never over the data or target file just read
+    _check_resources(args, int(data.shape[0]), target, device)
     model = _build_model(args, box, gen, device)
     config = TrainConfig(
         method=args.method, kernel=args.kernel, step_size=args.step_size, leapfrog_steps=args.leapfrog_steps,
@@ -161,7 +173,16 @@ def run(args: argparse.Namespace) -> int:
     ).validated()
     diagnostics = GridDiagnostics(box, target, args.grid_resolution, device=device)
     trainer = Trainer(model, data, config, diagnostics, generator=make_generator(args.seed, device))
-    arrays, seconds = trainer.run(args.iterations)
+    history = TrainHistory()
+    trainer.add_callback("on_step_end", history)
+    start = time.perf_counter()
+    done = 0
+    with stop_on_signals() as stop:  # Ctrl-C / SIGTERM: stop at the next iteration and save what we have
+        while done < args.iterations and not stop():
+            trainer.step()
+            done += 1
+    seconds = time.perf_counter() - start
+    arrays = history.arrays()
     arrays["mode_weights_true"] = diagnostics.mode_weights_true
     arrays["walkers"] = trainer.walkers.detach().cpu().numpy()
     arrays["log_weights"] = trainer.log_weights.detach().cpu().numpy()
@@ -174,17 +195,22 @@ def run(args: argparse.Namespace) -> int:
         "target": args.target, "data_file": args.data, "model": args.model,
         "components": args.components if args.model == "gmm" else None,
         "hidden": list(args.hidden) if args.model == "mlp" else None,
-        "iterations": args.iterations, "data_size": int(data.shape[0]), "box": list(box.as_tuple()),
+        "iterations": args.iterations, "iterations_done": done, "interrupted": stop.name or None,
+        "data_size": int(data.shape[0]), "box": list(box.as_tuple()),
         "grid_resolution": args.grid_resolution, "device": str(device), "seconds": seconds,
         "config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in config.as_dict().items()},
     }
     arrays["meta"] = np.array(json.dumps(meta))
     save_npz_atomic(out, **arrays)
+    if stop():
+        print(f"interrupted by {stop.name} after {done:,} of {args.iterations:,} iterations: wrote the "
+              f"results so far to {printable(out)}", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
     m = trainer.last_metrics
     assert m is not None
     how = f"noise std {args.noise_std}" if args.method == "dsm" else "no walkers" if args.method == "sm" else args.kernel
-    print(f"{args.method} ({how}) on {args.target or args.data}: {args.iterations} iterations in {seconds:.1f} s "
+    print(f"{args.method} ({how}) on {printable(args.target or args.data)}: {args.iterations} iterations in {seconds:.1f} s "
           f"({args.iterations / max(seconds, 1e-9):.0f} it/s)")
     line = f"  cross-entropy {m.cross_entropy:.4f}"
     if math.isfinite(m.loss):
@@ -203,5 +229,19 @@ def run(args: argparse.Namespace) -> int:
                   f"ESS/N {m.ess_fraction_xfit:.3f}, {trainer.held_out.resample_count} resampling(s)")
     if m.nonfinite_walkers:
         print(f"  warning: {m.nonfinite_walkers} walker(s) became NaN/inf and were dropped from the estimates")
-    print(f"wrote {out}")
+    print(f"wrote {printable(out)}")
     return 0
+
+
+def _check_resources(args: argparse.Namespace, n_data: int, target: Landscape | None, device: torch.device) -> None:
+    """Walkers and data, the per-iteration history, the diagnostics grid and an MLP must fit in memory:
+    refused before anything is allocated, with what to change."""
+    check_walker_memory(args.walkers + n_data, device, torch.float64, landscape=target)
+    check_memory(args.iterations * 30 * 8, f"{args.iterations:,} iterations of history", "lower --iterations")
+    check_memory(args.grid_resolution ** 2 * 8 * 16, f"a {args.grid_resolution}^2 diagnostics grid",
+                 "lower --grid-resolution")
+    if args.model == "mlp":
+        sizes = (2, *args.hidden, 1)
+        n_params = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+        check_memory(n_params * 8 * 4 + (args.walkers + n_data) * max(sizes) * len(sizes) * 8 * 4,
+                     f"an MLP with hidden sizes {list(args.hidden)}", "use fewer or smaller hidden layers", device)

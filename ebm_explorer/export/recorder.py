@@ -12,23 +12,16 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from pathlib import Path
 from types import TracebackType
 
 import numpy as np
 
+from ebm_explorer.core.atomic import finish_temp, temp_path_next_to
 from ebm_explorer.core.errors import UserInputError
 from ebm_explorer.export.streaming import CancelToken, check_cancel
 
 __all__ = ["Recorder"]
-
-
-def _temp_next_to(target: Path) -> Path:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=target.suffix, dir=target.parent)
-    os.close(fd)
-    return Path(tmp)
 
 
 class Recorder:
@@ -91,9 +84,9 @@ class Recorder:
 
         h, w = self._size  # type: ignore[misc]
         if self.gif_path is not None:
-            self._temps.append(_temp_next_to(self.gif_path))
+            self._temps.append(temp_path_next_to(self.gif_path))
         if self.mp4_path is not None:
-            tmp = _temp_next_to(self.mp4_path)
+            tmp = temp_path_next_to(self.mp4_path)
             self._temps.append(tmp)
             self._mp4_writer = imageio_ffmpeg.write_frames(
                 str(tmp), (w, h), fps=self.fps, codec="libx264", pix_fmt_in="rgb24", pix_fmt_out="yuv420p",
@@ -140,7 +133,7 @@ class Recorder:
                 self._mp4_writer = None
                 written.append(self.mp4_path)
             for tmp, target in zip(self._temps, written):
-                os.replace(tmp, target)
+                finish_temp(tmp, target)
             self._temps = []
             self._gif_frames = []
             self._closed = True

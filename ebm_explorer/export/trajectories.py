@@ -9,6 +9,7 @@ wide CSV of the metric series; and the scene TOML. All files appear together or 
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ebm_explorer.core.errors import UserInputError
+from ebm_explorer.core.safe_io import printable, read_text
 from ebm_explorer.export.streaming import (
     CancelToken,
     Progress,
@@ -30,6 +32,8 @@ from ebm_explorer.export.streaming import (
 __all__ = ["TrajectoryData", "TRAJECTORY_COLUMNS", "export_trajectories", "read_trajectory_csv"]
 
 TRAJECTORY_COLUMNS = ("step", "walker", "x", "y", "energy", "accepted", "log_weight")
+#: trajectory CSVs bigger than this are refused by the reader (use the NPZ for large recordings)
+MAX_TRAJECTORY_CSV_BYTES = 1024 ** 3
 
 
 @dataclass(frozen=True)
@@ -179,14 +183,14 @@ def export_trajectories(
 def read_trajectory_csv(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     """The columns of a trajectory CSV written by :func:`export_trajectories` (for checks and scripts)."""
     p = Path(path)
+    fh = io.StringIO(read_text(p, "trajectory CSV", MAX_TRAJECTORY_CSV_BYTES))
+    header = fh.readline().strip().split(",")
+    if tuple(header) != TRAJECTORY_COLUMNS:
+        raise UserInputError(f"{printable(p)}: not a trajectory CSV (header {printable(repr(header), 80)})")
     try:
-        with open(p, encoding="utf-8") as fh:
-            header = fh.readline().strip().split(",")
-            if tuple(header) != TRAJECTORY_COLUMNS:
-                raise UserInputError(f"{p}: not a trajectory CSV (header {header!r})")
-            table = np.loadtxt(fh, delimiter=",", ndmin=2)
-    except (OSError, ValueError) as exc:
-        raise UserInputError(f"{p}: cannot read trajectory CSV: {exc}") from None
+        table = np.loadtxt(fh, delimiter=",", ndmin=2)
+    except (ValueError, OverflowError, MemoryError) as exc:
+        raise UserInputError(f"{printable(p)}: cannot read trajectory CSV: {printable(exc, 120)}") from None
     if table.size == 0:
         table = np.zeros((0, len(TRAJECTORY_COLUMNS)))
     return {name: table[:, i] for i, name in enumerate(TRAJECTORY_COLUMNS)}

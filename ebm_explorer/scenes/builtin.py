@@ -7,6 +7,7 @@ checkout or an editable install).
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -67,6 +68,6 @@ def load_default_scene() -> Scene:
 def resolve_scene(arg: str) -> tuple[Scene, list[str]]:
     """A scene from a command-line argument: a path to a TOML file, else a built-in number or name."""
     p = Path(arg)
-    if p.is_file() or p.suffix.lower() == ".toml":
-        return load_scene(p)
+    if p.is_file() or p.suffix.lower() == ".toml" or (os.path.lexists(p) and not p.is_dir()) or "/" in arg:
+        return load_scene(p)  # a FIFO or a device is refused there, without blocking
     return load_scene(builtin_scene_path(arg))

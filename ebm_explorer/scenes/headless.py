@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from ebm_explorer.core.devices import make_generator, resolve_device
+from ebm_explorer.core.resources import device_with_fallback
 from ebm_explorer.core.errors import UserInputError
 from ebm_explorer.core.landscapes import Landscape, landscape_from_spec
 from ebm_explorer.core.metrics import walker_metrics
@@ -49,6 +50,30 @@ DEFAULT_RECORDS = 100
 REFERENCE_RESOLUTION = 128
 
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
+#: ``stop()`` -> True ends the runs early, keeping what they recorded (Ctrl-C on the command line)
+StopFn = Callable[[], bool] | None
+
+
+def check_scene_resources(scene: Scene, steps: int | None = None) -> None:
+    """Refuse, before anything is allocated, a scene whose runs cannot fit in memory (walkers, data and
+    the landscape's real per-walker cost) or whose run length is beyond the documented range."""
+    from ebm_explorer.core.limits import check_int
+    from ebm_explorer.core.resources import check_walker_memory
+
+    land = scene_landscape(scene)
+    for i, r in enumerate(scene.runs):
+        s = r.settings
+        where = f"runs[{i}]: "
+        if isinstance(s, TrainSettings):
+            check_int("iterations", s.iterations if steps is None else steps, where)
+            n, dtype = s.walkers + s.data_size, _DTYPES[s.dtype]
+        else:
+            n, dtype = s.walkers, _DTYPES[s.dtype]
+        device, _notice = device_with_fallback(s.device)
+        try:
+            check_walker_memory(n, device, dtype, landscape=land)
+        except UserInputError as exc:
+            raise UserInputError(f"{where}{exc}") from None
 
 
 @dataclass
@@ -140,7 +165,7 @@ def _sample_row(pos: torch.Tensor, energy: torch.Tensor, ref: GridReference) -> 
 
 
 def _run_sample(scene: Scene, run: RunSpec, steps: int | None, record_every: int | None, max_walkers: int,
-                refs: dict[float | None, GridReference], cancel: CancelToken) -> RunOutput:
+                refs: dict[float | None, GridReference], cancel: CancelToken, stop: StopFn = None) -> RunOutput:
     s: SampleSettings = run.settings  # type: ignore[assignment]
     device = resolve_device(s.device)
     dtype = _DTYPES[s.dtype]
@@ -183,9 +208,15 @@ def _run_sample(scene: Scene, run: RunSpec, steps: int | None, record_every: int
                          "acceptance": float(np.mean(window))})
                 window.clear()
 
-        result = run_chain(sampler, land, pos, params, n_steps, gen, on_step=on_step)
+        result = run_chain(sampler, land, pos, params, n_steps, gen, on_step=on_step, should_stop=stop)
         pos = result.state.position
-        done += n_steps
+        taken = n_steps if result.steps_done is None else result.steps_done
+        done += taken
+        if taken < n_steps:  # stopped (Ctrl-C): keep the last state as the final record
+            if col.steps[-1] != done:
+                col.add(done, pos, result.state.energy, None, None,
+                        {**extra, **_sample_row(pos, result.state.energy, ref), "acceptance": math.nan})
+            break
     return RunOutput(run.display_label, "sample", col.trajectory(), col.metrics(),
                      pos.detach().cpu().numpy(), used_refs)
 
@@ -230,7 +261,7 @@ def build_trainer(settings: TrainSettings, target: Landscape, resolution: int = 
 
 
 def _run_train(scene: Scene, run: RunSpec, steps: int | None, record_every: int | None, max_walkers: int,
-               refs: dict[float | None, GridReference], cancel: CancelToken) -> RunOutput:
+               refs: dict[float | None, GridReference], cancel: CancelToken, stop: StopFn = None) -> RunOutput:
     t: TrainSettings = run.settings  # type: ignore[assignment]
     target = scene_landscape(scene)
     if None not in refs:
@@ -242,6 +273,8 @@ def _run_train(scene: Scene, run: RunSpec, steps: int | None, record_every: int 
     prev = trainer.walkers[: col.w].clone()
     col.add(0, trainer.walkers, trainer.state.energy, None, trainer.log_weights, {})
     for k in range(1, iterations + 1):
+        if stop is not None and stop():
+            break
         m = trainer.step()
         if k % every == 0:
             check_cancel(cancel)
@@ -267,13 +300,15 @@ def run_scene(
     max_walkers: int = DEFAULT_MAX_WALKERS,
     cancel: CancelToken = None,
     on_run_done: Callable[[int, RunOutput], None] | None = None,
+    stop: StopFn = None,
 ) -> SceneOutput:
     """Run every run of ``scene`` headless.
 
     ``steps`` overrides the scene's ``steps`` (sampling; a beta sweep splits it evenly over the beta
     values instead of ``steps_per_value`` each) and every training run's ``iterations``. Every
     ``record_every`` steps (default: about 100 records per run) the first ``max_walkers`` walkers
-    and the metrics are recorded.
+    and the metrics are recorded. ``stop()`` (polled every step) ends the run early, keeping what was
+    recorded, and skips the runs not started (an interrupted ``ebm-explorer run`` writes them).
     """
     if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 1):
         raise UserInputError(f"steps must be an integer >= 1, got {steps!r}")
@@ -281,12 +316,15 @@ def run_scene(
         raise UserInputError(f"max walkers must be an integer >= 1, got {max_walkers!r}")
     refs: dict[float | None, GridReference] = {}
     outputs: list[RunOutput] = []
+    check_scene_resources(scene, steps)
     for i, run in enumerate(scene.runs):
         check_cancel(cancel)
+        if outputs and stop is not None and stop():
+            break
         if run.kind == "sample":
-            out = _run_sample(scene, run, steps, record_every, max_walkers, refs, cancel)
+            out = _run_sample(scene, run, steps, record_every, max_walkers, refs, cancel, stop)
         else:
-            out = _run_train(scene, run, steps, record_every, max_walkers, refs, cancel)
+            out = _run_train(scene, run, steps, record_every, max_walkers, refs, cancel, stop)
         outputs.append(out)
         if on_run_done is not None:
             on_run_done(i, out)
@@ -417,8 +455,10 @@ def run_scene_to_dir(
     dpi: float = 150,
     progress: ProgressFn | None = None,
     cancel: CancelToken = None,
+    stop: StopFn = None,
 ) -> list[Path]:
     """Run ``scene`` headless and write its files into ``out_dir`` (``record`` adds GIF and MP4)."""
-    output = run_scene(scene, steps=steps, record_every=record_every, max_walkers=max_walkers, cancel=cancel)
+    output = run_scene(scene, steps=steps, record_every=record_every, max_walkers=max_walkers, cancel=cancel,
+                       stop=stop)
     fmts = tuple(formats) + (tuple(f for f in ("gif", "mp4") if f not in formats) if record else ())
     return export_scene_output(output, out_dir, fmts, dpi=dpi, progress=progress, cancel=cancel)

@@ -9,7 +9,6 @@ built) is a :class:`UserInputError` whose message starts with the file name.
 from __future__ import annotations
 
 import os
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +16,13 @@ import tomli_w
 
 from ebm_explorer.core.atomic import atomic_open
 from ebm_explorer.core.errors import UserInputError
+from ebm_explorer.core.safe_io import MAX_TEXT_BYTES, parse_toml, printable, read_text
 from ebm_explorer.scenes.model import FORMAT_VERSION, Scene, scene_from_dict, scene_to_dict
 
 __all__ = ["load_scene", "save_scene", "scene_from_toml", "scene_to_toml", "validate_landscape"]
 
 #: scene files bigger than this are refused before parsing (a drawn 512^2 grid is ~3 MB of text)
-MAX_SCENE_BYTES = 64 * 1024 * 1024
+MAX_SCENE_BYTES = MAX_TEXT_BYTES
 
 
 def validate_landscape(scene: Scene) -> None:
@@ -34,16 +34,14 @@ def validate_landscape(scene: Scene) -> None:
 
 def scene_from_toml(text: str, source: str = "scene") -> tuple[Scene, list[str]]:
     """Parse scene TOML ``text``; ``source`` names it in messages. Returns ``(scene, warnings)``."""
-    try:
-        data: dict[str, Any] = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise UserInputError(f"{source}: not a valid TOML file (corrupt or truncated?): {exc}") from None
+    source = printable(source)
+    data: dict[str, Any] = parse_toml(text, source)
     if "format_version" not in data:
         raise UserInputError(f"{source}: no format_version: not an EBM Explorer scene file "
                              f"(expected format_version = {FORMAT_VERSION})")
     version = data["format_version"]
     if isinstance(version, bool) or version != FORMAT_VERSION:
-        raise UserInputError(f"{source}: format_version {version!r} is not supported "
+        raise UserInputError(f"{source}: format_version {printable(repr(version), 40)} is not supported "
                              f"(this version reads {FORMAT_VERSION})")
     try:
         scene, warnings = scene_from_dict(data)
@@ -56,22 +54,7 @@ def scene_from_toml(text: str, source: str = "scene") -> tuple[Scene, list[str]]
 def load_scene(path: str | os.PathLike[str]) -> tuple[Scene, list[str]]:
     """Read a scene file: ``(scene, warnings)``; :class:`UserInputError` names the file and the problem."""
     p = Path(path)
-    try:
-        size = p.stat().st_size
-        if size > MAX_SCENE_BYTES:
-            raise UserInputError(f"{p}: scene file too large ({size} bytes)")
-        raw = p.read_bytes()
-    except FileNotFoundError:
-        raise UserInputError(f"{p}: no such scene file") from None
-    except IsADirectoryError:
-        raise UserInputError(f"{p}: is a directory, not a scene file") from None
-    except OSError as exc:
-        raise UserInputError(f"{p}: cannot read scene file: {exc.strerror or exc}") from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise UserInputError(f"{p}: not a text (UTF-8) file: corrupt scene file?") from None
-    return scene_from_toml(text, str(p))
+    return scene_from_toml(read_text(p, "scene file", MAX_SCENE_BYTES), str(p))
 
 
 def scene_to_toml(scene: Scene) -> str:

@@ -15,6 +15,7 @@ from numbers import Integral, Real
 from typing import Any, Mapping
 
 from ebm_explorer.core.errors import UserInputError
+from ebm_explorer.core.limits import RANGES, check_device_name, check_seed, check_setting
 
 __all__ = [
     "FORMAT_VERSION",
@@ -162,7 +163,6 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "parameter": SWEEP_PARAMETERS,
     "sampler": ("mh", "ula", "mala", "hmc"),
     "optimizer": ("sgd", "adam"),
-    "device": ("cpu", "cuda"),
 }
 _POSITIVE = {"step_size", "walkers", "leapfrog_steps", "steps_per_frame", "components", "cd_steps", "cd_reset", "lr",
              "data_size", "iterations", "steps", "steps_per_value"}
@@ -185,7 +185,12 @@ def _convert(where: str, name: str, value: Any, default: Any) -> Any:
         out = float(value)
     elif isinstance(default, str):
         if not isinstance(value, str):
-            raise UserInputError(f"{where}{name} must be a string, got {value!r}")
+            raise UserInputError(f"{where}{name} must be a string, got {value!r:.80}")
+        if name == "device":
+            try:
+                return check_device_name(value)
+            except UserInputError as exc:
+                raise UserInputError(f"{where}{exc}") from None
         out = value
         if name in _CHOICES and value not in _CHOICES[name]:
             raise UserInputError(f"{where}{name} must be one of {', '.join(_CHOICES[name])}, got {value!r}")
@@ -200,6 +205,9 @@ def _convert(where: str, name: str, value: Any, default: Any) -> Any:
         if name == "values":
             if not value:
                 raise UserInputError(f"{where}values must be a non-empty list of numbers")
+            if len(value) > RANGES["sweep_values"][1]:
+                raise UserInputError(f"{where}values holds {len(value):,} numbers; the limit is "
+                                     f"{RANGES['sweep_values'][1]:,}")
             return tuple(_convert(where, name, v, 0.0) for v in value)
         return tuple(_convert(where, name, v, "") for v in value)
     else:
@@ -210,6 +218,10 @@ def _convert(where: str, name: str, value: Any, default: Any) -> Any:
         raise UserInputError(f"{where}{name} must be >= 0, got {value!r}")
     if name == "resample_threshold" and out > 1:
         raise UserInputError(f"{where}resample_threshold is on ESS/N and must be in [0, 1], got {value!r}")
+    if name == "seed":
+        return check_seed(out, where)
+    if name in RANGES:
+        return check_setting(name, out, where)
     return out
 
 
@@ -276,6 +288,10 @@ def scene_from_dict(data: Mapping[str, Any]) -> tuple[Scene, list[str]]:
                    overlays=tuple(o for o in view.overlays if o in OVERLAYS))
     sweep = _build(Sweep, data["sweep"], "sweep.", warnings) if "sweep" in data else None
     if sweep is not None:
+        total = len(sweep.values) * sweep.steps_per_value
+        if total > RANGES["steps"][1]:
+            raise UserInputError(f"sweep: {len(sweep.values):,} values x {sweep.steps_per_value:,} steps is "
+                                 f"{total:,} steps; the limit is {RANGES['steps'][1]:,}")
         bad = [v for v in sweep.values if not (0.0 < v < 1.0 if sweep.parameter == "mode_weight" else v > 0.0)]
         if bad:
             rng = "in (0, 1)" if sweep.parameter == "mode_weight" else "> 0"

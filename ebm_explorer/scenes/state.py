@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import os
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,11 +20,14 @@ import torch
 
 from ebm_explorer.core.atomic import save_npz_atomic
 from ebm_explorer.core.errors import UserInputError
+from ebm_explorer.core.safe_io import load_npz, printable
 
 __all__ = ["STATE_FORMAT_VERSION", "SavedRun", "save_run_states", "load_run_states", "optimizer_to_bytes",
            "optimizer_from_bytes"]
 
 STATE_FORMAT_VERSION = 1
+#: autosave state files bigger than this (uncompressed arrays) are not read: 1e7 walkers are ~400 MB
+MAX_STATE_BYTES = 1024 ** 3
 
 
 @dataclass
@@ -71,38 +73,60 @@ def save_run_states(path: str | os.PathLike[str], runs: list[SavedRun]) -> Path:
     return Path(path)
 
 
-def load_run_states(path: str | os.PathLike[str]) -> list[SavedRun]:
-    """Read a file written by :func:`save_run_states`; clear errors for anything else."""
+def _int_scalar(data: dict[str, np.ndarray], key: str, p: Path) -> int:
+    """A 0-d integer array of the file as an int; anything else (a string, an array) is a clear error."""
+    v = data[key]
+    if v.shape != () or v.dtype.kind not in "iu":
+        raise UserInputError(f"{printable(p)}: {key} is not an integer (dtype {v.dtype}, shape {v.shape}): "
+                             f"corrupt state file?")
+    return int(v)
+
+
+def load_run_states(path: str | os.PathLike[str], max_bytes: int = MAX_STATE_BYTES) -> list[SavedRun]:
+    """Read a file written by :func:`save_run_states`; clear errors for anything else (bounded reads,
+    headers checked before loading, every type checked)."""
     p = Path(path)
-    try:
-        with np.load(p, allow_pickle=False) as npz:
-            data = {k: npz[k] for k in npz.files}
-    except FileNotFoundError:
-        raise UserInputError(f"{p}: no such state file") from None
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as exc:
-        raise UserInputError(f"{p}: not a readable state file (corrupt or truncated?): {exc}") from None
+    data = load_npz(p, "state file", max_bytes)
     if "format_version" not in data:
-        raise UserInputError(f"{p}: no format_version: not an EBM Explorer state file")
-    version = int(data["format_version"])
-    if version != STATE_FORMAT_VERSION:
-        raise UserInputError(f"{p}: state format_version {version} is not supported (this version reads "
-                             f"{STATE_FORMAT_VERSION})")
+        raise UserInputError(f"{printable(p)}: no format_version: not an EBM Explorer state file")
     try:
+        version = _int_scalar(data, "format_version", p)
+        if version != STATE_FORMAT_VERSION:
+            raise UserInputError(f"{printable(p)}: state format_version {version} is not supported (this version "
+                                 f"reads {STATE_FORMAT_VERSION})")
+        n_runs = _int_scalar(data, "n_runs", p)
+        if not 0 <= n_runs <= 16:
+            raise UserInputError(f"{printable(p)}: n_runs {n_runs} is out of range: corrupt state file?")
         runs = []
-        for i in range(int(data["n_runs"])):
+        for i in range(n_runs):
             pre = f"run{i}_"
             pos = data[pre + "positions"]
-            if pos.ndim != 2 or pos.shape[1] != 2:
-                raise UserInputError(f"{p}: run {i} positions have shape {pos.shape}, expected (N, 2)")
+            if pos.ndim != 2 or pos.shape[1] != 2 or pos.dtype.kind != "f":
+                raise UserInputError(f"{printable(p)}: run {i} positions have shape {pos.shape}, expected (N, 2)")
+            kind = data[pre + "kind"]
+            if kind.shape != () or kind.dtype.kind != "U" or str(kind) not in ("sample", "train"):
+                raise UserInputError(f"{printable(p)}: run {i} kind is not sample or train: corrupt state file?")
+            logw = data.get(pre + "log_weights")
+            if logw is not None and (logw.shape != (pos.shape[0],) or logw.dtype.kind != "f"):
+                raise UserInputError(f"{printable(p)}: run {i} log_weights do not match its walkers")
+            opt = data.get(pre + "optimizer")
+            if opt is not None and (opt.ndim != 1 or opt.dtype != np.uint8):
+                raise UserInputError(f"{printable(p)}: run {i} optimizer state is damaged")
+            scalars = {}
+            for k, v in data.items():
+                if k.startswith(pre + "scalar:"):
+                    if v.shape != () or v.dtype.kind not in "fiu":
+                        raise UserInputError(f"{printable(p)}: {printable(k)} is not a number")
+                    scalars[k[len(pre) + 7:]] = float(v)
             runs.append(SavedRun(
-                kind=str(data[pre + "kind"]),
-                step=int(data[pre + "step"]),
+                kind=str(kind),
+                step=_int_scalar(data, pre + "step", p),
                 positions=pos,
-                log_weights=data.get(pre + "log_weights"),
+                log_weights=logw,
                 params={k[len(pre) + 6:]: v for k, v in data.items() if k.startswith(pre + "param:")},
-                optimizer=data[pre + "optimizer"].tobytes() if pre + "optimizer" in data else b"",
-                scalars={k[len(pre) + 7:]: float(v) for k, v in data.items() if k.startswith(pre + "scalar:")},
+                optimizer=opt.tobytes() if opt is not None else b"",
+                scalars=scalars,
             ))
     except KeyError as exc:
-        raise UserInputError(f"{p}: state file is missing {exc.args[0]!r} (truncated?)") from None
+        raise UserInputError(f"{printable(p)}: state file is missing {printable(exc.args[0])!r} (truncated?)") from None
     return runs

@@ -111,7 +111,7 @@ class SamplingWorker(LandscapeWorker):
         self.dtype = getattr(torch, cfg.dtype)
         self.generator = make_generator(cfg.seed, self.device)
         n = int(cfg.n_walkers)
-        check_walker_memory(n, self.device, self.dtype)
+        check_walker_memory(n, self.device, self.dtype, landscape=self.landscape)
         try:
             pos = initial_positions(cfg.init, n, self.landscape.box, self.generator, self.device, self.dtype,
                                     point=cfg.init_point)

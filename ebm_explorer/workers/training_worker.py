@@ -114,7 +114,7 @@ class TrainingWorker(LandscapeWorker):
         self.trainer = None
         s = self.settings
         device, self.notice = device_with_fallback(s.device)
-        check_walker_memory(int(s.walkers) + int(s.data_size), device, torch.float64)
+        check_walker_memory(int(s.walkers) + int(s.data_size), device, torch.float64, landscape=self.landscape)
         box = self.landscape.box
         if s.recipe is not None and not s.data_file:
             from ebm_explorer.scenes.headless import build_trainer

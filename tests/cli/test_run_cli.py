@@ -52,7 +52,7 @@ def test_full_export_is_consistent(tmp_path: Path) -> None:
     gif = iio.imread(out / "animation.gif", index=None)
     n_mp4, _ = imageio_ffmpeg.count_frames_and_secs(str(out / "animation.mp4"))
     assert gif.shape[0] == n_mp4 == 4  # one frame per record, both runs side by side
-    assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temp files left
+    assert not [p for p in out.iterdir() if p.name.startswith(".") and p.name != ".ebm-explorer-run"]  # no temp files left
 
 
 def test_bad_input_is_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

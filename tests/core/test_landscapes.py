@@ -371,7 +371,7 @@ def test_spec_from_issue_examples(tmp_path):
 @pytest.mark.parametrize(
     "text, match",
     [
-        ("[landscape\nkind = 1", "bad TOML"),
+        ("[landscape\nkind = 1", "not a valid TOML"),
         ('[other]\nkind = "preset"', r"no \[landscape\]"),
         ('[landscape]\nname = "donut"', "'kind'"),
         ('[landscape]\nkind = "blob"', "unknown kind 'blob'"),

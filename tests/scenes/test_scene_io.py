@@ -112,7 +112,7 @@ def test_binary_and_missing_files(tmp_path: Path) -> None:
     p.write_bytes(b"\x89PNG\r\n\x1a\n\x00\xff\xfe")
     with pytest.raises(UserInputError, match="garbage.toml"):
         load_scene(p)
-    with pytest.raises(UserInputError, match="no such scene file"):
+    with pytest.raises(UserInputError, match="scene file not found"):
         load_scene(tmp_path / "absent.toml")
     with pytest.raises(UserInputError, match="is a directory"):
         load_scene(tmp_path)

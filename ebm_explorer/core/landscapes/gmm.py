@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from ebm_explorer.core.errors import UserInputError
+from ebm_explorer.core.limits import MAX_COORDINATE, MAX_STD, MIN_STD, RANGES
 from ebm_explorer.core.landscapes._util import SpecLandscape, as_array, as_box, box_list, lse_and_softmax
 from ebm_explorer.core.types import Box
 
@@ -43,6 +44,9 @@ class GaussianMixture(SpecLandscape):
         stds: float | Sequence[float] | None = None,
         box: Box | Sequence[float] | None = None,
     ) -> None:
+        if hasattr(weights, "__len__") and len(weights) > RANGES["components"][1]:
+            raise UserInputError(f"a mixture may have at most {RANGES['components'][1]:,} components, "
+                                 f"got {len(weights):,}")
         w = as_array(weights, "weights", (None,))
         m = len(w)
         if m == 0:
@@ -50,6 +54,8 @@ class GaussianMixture(SpecLandscape):
         if np.any(w <= 0):
             raise UserInputError(f"weights must be > 0, got {w.tolist()}")
         mu = as_array(means, "means", (m, 2))
+        if np.any(np.abs(mu) > MAX_COORDINATE):
+            raise UserInputError(f"means must lie within ±{MAX_COORDINATE:g}")
         if covs is not None and stds is not None:
             raise UserInputError("give either covs or stds for a Gaussian mixture, not both")
         if covs is not None:
@@ -57,15 +63,21 @@ class GaussianMixture(SpecLandscape):
             if not np.allclose(c, np.transpose(c, (0, 2, 1)), rtol=1e-12, atol=1e-12):
                 raise UserInputError("covs must be symmetric 2x2 matrices")
             c = 0.5 * (c + np.transpose(c, (0, 2, 1)))
-            if np.any(np.linalg.eigvalsh(c)[:, 0] <= 0):
+            eig = np.linalg.eigvalsh(c)
+            if np.any(eig[:, 0] <= 0):
                 raise UserInputError("covs must be positive definite")
+            if np.any(eig[:, 0] < MIN_STD**2) or np.any(eig[:, 1] > MAX_STD**2):
+                raise UserInputError(f"covs must have standard deviations in [{MIN_STD:g}, {MAX_STD:g}] along "
+                                     f"every axis (a degenerate or near-singular component cannot be sampled)")
         else:
             s = np.ones(m) if stds is None else np.asarray(stds, dtype=np.float64)
             if s.ndim == 0:
                 s = np.full(m, float(s))
             s = as_array(s, "stds", (m,))
             if np.any(s <= 0):
-                raise UserInputError(f"stds must be > 0, got {s.tolist()}")
+                raise UserInputError(f"stds must be > 0, got {s.tolist()[:8]}")
+            if np.any(s < MIN_STD) or np.any(s > MAX_STD):
+                raise UserInputError(f"stds must be in [{MIN_STD:g}, {MAX_STD:g}], got {s.tolist()[:8]}")
             c = (s**2)[:, None, None] * np.eye(2)[None]
         super().__init__(as_box(box) if box is not None else mixture_box(mu, c))
         self.weights = w

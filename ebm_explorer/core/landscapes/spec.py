@@ -13,7 +13,6 @@ Any kind takes an optional ``beta``: the result is then ``Tempered(landscape, be
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +26,7 @@ from ebm_explorer.core.landscapes.gmm import GaussianMixture
 from ebm_explorer.core.landscapes.grid import GridLandscape
 from ebm_explorer.core.landscapes.mlp import MLPEnergy
 from ebm_explorer.core.landscapes.presets import make_landscape
+from ebm_explorer.core.safe_io import load_toml
 
 _KEYS: dict[str, tuple[set[str], set[str]]] = {
     # kind: (required keys, optional keys), besides "kind" and "beta"
@@ -97,14 +97,7 @@ def landscape_from_spec(table: dict[str, Any]) -> Landscape:
 def load_landscape_file(path: str | Path) -> Landscape:
     """Read a TOML file holding a ``[landscape]`` table; every problem is a one-line UserInputError."""
     p = Path(path)
-    if not p.is_file():
-        raise UserInputError(f"landscape file not found: {p}")
-    try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise UserInputError(f"{p}: bad TOML: {exc}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserInputError(f"cannot read landscape file {p}: {exc}") from None
+    data = load_toml(p, "landscape file")
     if "landscape" not in data:
         raise UserInputError(f"{p}: no [landscape] table")
     try:

@@ -32,6 +32,7 @@ class ChainResult(NamedTuple):
     nonfinite_walkers: int  # walkers whose position or energy is NaN/inf at the end
     first_nonfinite_step: int | None  # first step (1-based) after which some walker was NaN/inf
     compile_fallback: str | None = None  # compile=True but torch.compile failed: why (the run went on eagerly)
+    steps_done: int | None = None  # steps actually taken (fewer than asked when should_stop fired)
 
 
 def finite_walkers(state: SamplerState) -> torch.Tensor:
@@ -49,6 +50,7 @@ def run_chain(
     record_every: int | None = None,
     on_step: OnStep | None = None,
     compile: bool = False,
+    should_stop: Callable[[], bool] | None = None,
 ) -> ChainResult:
     """Run ``n_steps`` steps of ``sampler`` from ``position`` ``(N, 2)``.
 
@@ -57,6 +59,8 @@ def run_chain(
     (ULA with too large a step, an energy that is NaN somewhere) are counted, not raised.
     ``compile=True`` fuses each step with ``torch.compile`` (see ``compiled.py``): same noise, same
     answer up to float rounding, faster for long runs; if compiling fails the run goes on eagerly.
+    ``should_stop()`` is asked before every step; when it returns True the run ends there and the
+    result holds the steps taken so far (``steps_done``; an interrupted command line run saves them).
     """
     validate_params(sampler.name, params)
     if isinstance(n_steps, bool) or not isinstance(n_steps, int) or n_steps < 0:
@@ -77,7 +81,11 @@ def run_chain(
         trajectory = torch.empty((len(frames), *position.shape), dtype=dtype)  # (T, N, 2) on the host
         trajectory[0] = position.detach().cpu()
 
+    done = n_steps
     for k in range(n_steps):
+        if should_stop is not None and should_stop():
+            done = k
+            break
         state, info = sampler.step(generator, state, energy_fn, params)
         ok = finite_walkers(state)  # (N,)
         n_ok = ok.sum()
@@ -89,15 +97,19 @@ def run_chain(
         if on_step is not None:
             on_step(k + 1, state, info)
 
-    bad = n_nonfinite.cpu().numpy()
+    bad = n_nonfinite[:done].cpu().numpy()
     hit = np.flatnonzero(bad > 0)
+    if frames is not None and done < n_steps:
+        keep = int(np.searchsorted(frames, done, side="right"))
+        frames, trajectory = frames[:keep], trajectory[:keep]  # type: ignore[index]
     return ChainResult(
         state=state,
-        acceptance=acceptance.cpu().numpy(),
-        mean_energy=mean_energy.cpu().numpy(),
+        acceptance=acceptance[:done].cpu().numpy(),
+        mean_energy=mean_energy[:done].cpu().numpy(),
         trajectory=None if trajectory is None else trajectory.numpy(),
         trajectory_steps=frames,
-        nonfinite_walkers=int(bad[-1]) if n_steps else int((~finite_walkers(state)).sum()),
+        nonfinite_walkers=int(bad[-1]) if done else int((~finite_walkers(state)).sum()),
         first_nonfinite_step=int(hit[0]) + 1 if hit.size else None,
         compile_fallback=getattr(sampler.step, "fallback_reason", None),
+        steps_done=done,
     )

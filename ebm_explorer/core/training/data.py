@@ -9,18 +9,17 @@ grid, so its error is the grid's quadrature error, which the reference already r
 
 from __future__ import annotations
 
-import csv
-import io
-import zipfile
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from ebm_explorer.core.errors import UserInputError
+from ebm_explorer.core.limits import MAX_COORDINATE, RANGES
 from ebm_explorer.core.landscapes.base import Landscape
 from ebm_explorer.core.landscapes.gmm import GaussianMixture
 from ebm_explorer.core.reference import GridReference, compute_reference
+from ebm_explorer.core.safe_io import csv_rows, load_npz, printable
 from ebm_explorer.core.training.models import stratified_counts
 
 __all__ = ["MIN_DATA_POINTS", "sample_from_reference", "sample_mixture", "sample_landscape", "load_points"]
@@ -81,60 +80,58 @@ def _check_points(arr: np.ndarray, where: str) -> np.ndarray:
         raise UserInputError(f"{where}: row {bad} contains NaN or inf")
     if arr.shape[0] < MIN_DATA_POINTS:
         raise UserInputError(f"{where}: needs at least {MIN_DATA_POINTS} points, got {arr.shape[0]}")
+    big = np.abs(arr) > MAX_COORDINATE
+    if big.any():
+        row = int(np.flatnonzero(big.any(axis=1))[0])
+        raise UserInputError(f"{where}: row {row} has a coordinate beyond ±{MAX_COORDINATE:g} "
+                             f"({arr[row].tolist()}): rescale the data")
     return arr
 
 
 def _read_csv(path: Path) -> np.ndarray:
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        raise UserInputError(f"{path}: not a text CSV file") from None
     rows: list[list[float]] = []
-    for lineno, row in enumerate(csv.reader(io.StringIO(text)), start=1):
+    limit = RANGES["data_size"][1]
+    for lineno, row in csv_rows(path, "data file", max_field=256):
         cells = [c.strip() for c in row]
         if not cells or all(c == "" for c in cells):
             continue
         if len(cells) != 2:
-            raise UserInputError(f"{path}:{lineno}: expected 2 columns (x, y), got {len(cells)}")
+            raise UserInputError(f"{printable(path)}:{lineno}: expected 2 columns (x, y), got {len(cells)}")
         try:
             rows.append([float(cells[0]), float(cells[1])])
         except ValueError:
             if not rows and lineno == 1:  # a header line
                 continue
-            raise UserInputError(f"{path}:{lineno}: not two numbers: {row!r}") from None
+            raise UserInputError(f"{printable(path)}:{lineno}: not two numbers: {printable(repr(row), 80)}") from None
+        if len(rows) > limit:
+            raise UserInputError(f"{printable(path)}: more than {limit:,} points (the data size limit)")
     return np.asarray(rows, dtype=np.float64).reshape(-1, 2)
 
 
 def _read_npz(path: Path) -> np.ndarray:
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            names = list(npz.files)
-            key = next((k for k in _NPZ_KEYS if k in names), None)
-            if key is None:
-                if len(names) != 1:
-                    raise UserInputError(f"{path}: put the points under key 'data', 'x' or 'points' "
-                                         f"(found {names})")
-                key = names[0]
-            arr = npz[key]
-    except UserInputError:
-        raise
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:  # a truncated file is a bad zip
-        raise UserInputError(f"{path}: not a readable .npz file ({exc})") from None
-    if not np.issubdtype(arr.dtype, np.number) or np.iscomplexobj(arr):
-        raise UserInputError(f"{path}: array {key!r} must hold real numbers, got dtype {arr.dtype}")
+    arrays = load_npz(path, "data file", max_bytes=RANGES["data_size"][1] * 2 * 8 * 4, kinds="iuf")
+    names = list(arrays)
+    key = next((k for k in _NPZ_KEYS if k in names), None)
+    if key is None:
+        if len(names) != 1:
+            raise UserInputError(f"{printable(path)}: put the points under key 'data', 'x' or 'points' "
+                                 f"(found {printable(names)})")
+        key = names[0]
+    arr = arrays[key]
+    if arr.ndim == 2 and arr.shape[0] > RANGES["data_size"][1]:
+        raise UserInputError(f"{printable(path)}: {arr.shape[0]:,} points; the data size limit is "
+                             f"{RANGES['data_size'][1]:,}")
     return np.asarray(arr, dtype=np.float64)
 
 
 def load_points(path: str | Path) -> np.ndarray:
     """A user's 2-D data: CSV (two numeric columns, optional header) or NPZ (key data/x/points or one array)."""
     p = Path(path)
-    if not p.is_file():
-        raise UserInputError(f"data file not found: {p}")
     suffix = p.suffix.lower()
     if suffix == ".csv":
         arr = _read_csv(p)
     elif suffix == ".npz":
         arr = _read_npz(p)
     else:
-        raise UserInputError(f"data file must be .csv or .npz, got {p.name!r}")
-    return _check_points(arr, str(p))
+        raise UserInputError(f"data file must be .csv or .npz, got {printable(p.name)!r}")
+    return _check_points(arr, printable(p))

@@ -1,0 +1,54 @@
+"""Ctrl-C (SIGINT) and SIGTERM stop a long command-line run cleanly: the loop ends at the next step,
+the command writes what it has (atomically), says so, and exits with status 130.
+
+The first signal only sets a flag that the loops poll (``run_chain(should_stop=...)``, the training
+loop, the headless scene runner); a second signal raises ``KeyboardInterrupt`` at once (nothing half
+written stays: every write is atomic).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+from collections.abc import Iterator
+
+__all__ = ["StopFlag", "stop_on_signals", "EXIT_INTERRUPTED"]
+
+#: the shell's convention for a run ended by SIGINT
+EXIT_INTERRUPTED = 130
+
+
+class StopFlag:
+    """Callable: True once SIGINT or SIGTERM arrived; ``name`` says which."""
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+
+    def __call__(self) -> bool:
+        return self.signum is not None
+
+    @property
+    def name(self) -> str:
+        return signal.Signals(self.signum).name if self.signum is not None else ""
+
+
+@contextlib.contextmanager
+def stop_on_signals() -> Iterator[StopFlag]:
+    """Within the block, SIGINT/SIGTERM set the yielded flag instead of killing the process."""
+    flag = StopFlag()
+    if threading.current_thread() is not threading.main_thread():
+        yield flag
+        return
+
+    def handler(signum: int, _frame: object) -> None:
+        if flag.signum is not None:
+            raise KeyboardInterrupt  # a second signal: stop now
+        flag.signum = signum
+
+    old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield flag
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
