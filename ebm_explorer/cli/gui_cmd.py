@@ -59,8 +59,8 @@ def run(args: argparse.Namespace) -> int:
     app = make_app()
     window = MainWindow(autostart=autostart and scene is None, restore=not getattr(args, "reset_settings", False))
     window.show()
-    if scene is not None:
-        window.scenes.apply(scene, warnings, start=autostart)
+    if scene is not None and not window.scenes.apply(scene, warnings, start=autostart) and autostart:
+        window.run()  # the scene was refused (the banner says why): the app runs on its default scene
     if getattr(args, "presenter", False):
         window.presenter.set_enabled(True)
     try:

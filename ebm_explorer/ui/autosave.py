@@ -1,17 +1,20 @@
 """Nothing lost: the running scene and its latest state are saved every ``interval_s`` seconds, and the
 next start after a crash offers to put them back.
 
-Files (in :func:`autosave_dir`: ``$EBM_EXPLORER_AUTOSAVE_DIR`` or the app-data folder): ``scene.toml``
-(``scenes.save_scene``) and ``state.npz`` (``scenes.state``: walkers, log weights, trained parameters
-and optimiser state, step counts), both written atomically. A clean exit deletes them, so their presence
-at start-up means the previous session was killed; a non-modal banner then offers Restore / Discard.
-The workers copy their state in their own thread between batches (``request_capture``), so saving never
-blocks the UI or races with a step.
+Each session saves into its own slot (``session-<start>-<pid>/`` of :func:`autosave_dir`:
+``$EBM_EXPLORER_AUTOSAVE_DIR`` or the app-data folder) holding ``scene.toml`` and ``state.npz`` (walkers,
+log weights, trained parameters and optimiser state, step counts), both written atomically. It saves on
+its interval whether or not a restore question is pending. A clean exit deletes only its own slot, so at
+start-up the slots left are sessions that were killed: a non-modal banner lists the last few (time, scene
+title, step) with Restore / Discard; restoring one never discards another (its slot is deleted only once
+this session has saved the restored work in its own slot). Anything unreadable in the folder is moved to
+``damaged/`` with "the previous session could not be restored (reason); it was kept as <folder>", and the
+app starts on its default scene (:mod:`ebm_explorer.scenes.recovery`). The workers copy their state in
+their own thread between batches (``request_capture``), so saving never blocks the UI or races with a step.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import time
 from pathlib import Path
@@ -20,16 +23,25 @@ from typing import Any
 from PySide6 import QtCore, QtWidgets
 
 from ebm_explorer.core.errors import UserInputError
-from ebm_explorer.scenes.io import load_scene, save_scene
-from ebm_explorer.scenes.state import SavedRun, load_run_states, save_run_states
+from ebm_explorer.core.safe_io import printable
+from ebm_explorer.scenes.io import save_scene
+from ebm_explorer.scenes.recovery import (
+    SCENE_FILE,
+    STATE_FILE,
+    Recoverable,
+    new_slot_name,
+    remove_slot,
+    scan_slots,
+)
+from ebm_explorer.scenes.state import SavedRun, save_run_states
 
 __all__ = ["AutosaveController", "autosave_dir", "ENV_DIR", "ENV_INTERVAL", "DEFAULT_INTERVAL_S"]
 
 ENV_DIR = "EBM_EXPLORER_AUTOSAVE_DIR"
 ENV_INTERVAL = "EBM_EXPLORER_AUTOSAVE_INTERVAL"
 DEFAULT_INTERVAL_S = 60.0
-SCENE_FILE = "scene.toml"
-STATE_FILE = "state.npz"
+#: sessions listed in the restore banner (newest first; older ones stay on disk)
+MAX_OFFERED = 5
 
 
 def autosave_dir() -> Path:
@@ -42,14 +54,16 @@ def autosave_dir() -> Path:
 
 
 def _interval_from_env() -> float:
+    """The interval from the environment, in [1 s, 1 day]; anything else (text, nan, inf) -> the default."""
     try:
-        return max(1.0, float(os.environ.get(ENV_INTERVAL, DEFAULT_INTERVAL_S)))
+        value = float(os.environ.get(ENV_INTERVAL, DEFAULT_INTERVAL_S))
     except ValueError:
         return DEFAULT_INTERVAL_S
+    return min(max(1.0, value), 86400.0) if value == value and value != float("inf") else DEFAULT_INTERVAL_S
 
 
 class AutosaveController(QtCore.QObject):
-    """Periodic autosave of a :class:`MainWindow` and the restore banner after a crash."""
+    """Periodic autosave of a :class:`MainWindow` into its own slot, and the restore banner after a crash."""
 
     saved = QtCore.Signal(object)  # Path of the state file
     restored = QtCore.Signal()
@@ -59,13 +73,15 @@ class AutosaveController(QtCore.QObject):
         super().__init__(window)
         self.window = window
         self.directory = Path(directory) if directory is not None else autosave_dir()
-        self.interval_s = float(interval_s) if interval_s is not None else _interval_from_env()
+        self.interval_s = min(max(1.0, float(interval_s)), 86400.0) if interval_s is not None else _interval_from_env()
         self.last_error = ""
         self.last_saved = 0.0
+        self.problems: list[str] = []  # damaged autosaves found at start-up (moved aside)
+        self.offers: list[Recoverable] = []  # sessions that can be restored, newest first
+        self.slot = self.directory / new_slot_name(directory=self.directory)
         self._pending: dict[int, SavedRun | None] = {}
         self._expected: list[int] = []
-        self._scene_text_ok = False
-        self._restore_data: tuple[Any, list[SavedRun]] | None = None
+        self._taken_over: Path | None = None  # slot restored from: deleted once this session has saved
 
         self.banner = QtWidgets.QFrame()
         self.banner.setObjectName("autosave_banner")
@@ -75,13 +91,20 @@ class AutosaveController(QtCore.QObject):
         lay.setContentsMargins(6, 3, 6, 3)
         self.banner_label = QtWidgets.QLabel("")
         self.banner_label.setWordWrap(True)
+        self.banner_label.setTextFormat(QtCore.Qt.TextFormat.PlainText)
+        self.choice = QtWidgets.QComboBox()
+        self.choice.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.restore_button = QtWidgets.QPushButton("Restore")
         self.discard_button = QtWidgets.QPushButton("Discard")
+        self.close_button = QtWidgets.QPushButton("Close")
         lay.addWidget(self.banner_label, 1)
+        lay.addWidget(self.choice)
         lay.addWidget(self.restore_button)
         lay.addWidget(self.discard_button)
-        self.restore_button.clicked.connect(self.restore)
-        self.discard_button.clicked.connect(self.discard)
+        lay.addWidget(self.close_button)
+        self.restore_button.clicked.connect(lambda: self.restore())
+        self.discard_button.clicked.connect(lambda: self.discard())
+        self.close_button.clicked.connect(lambda: self.banner.setVisible(False))
         self.banner.setVisible(False)
         layout = window.centralWidget().layout()
         layout.insertWidget(0, self.banner)
@@ -96,18 +119,19 @@ class AutosaveController(QtCore.QObject):
 
     # ---- saving --------------------------------------------------------------------------
     def save_now(self) -> None:
-        """Write the scene now and ask every run for its state (written when all have answered)."""
+        """Write the scene into this session's slot now and ask every run for its state (written when
+        all have answered). A pending restore question does not stop it: the slots are separate."""
         w = self.window
-        if not self.enabled or self._restore_data is not None or getattr(w, "_closing", False) or not w.model.workers:
+        if not self.enabled or getattr(w, "_closing", False) or not w.model.workers:
             return
         if not any(s in ("running", "paused", "finished") for s in w.model.states):
             return
         try:
             scene = w.scenes.current_scene()
-            save_scene(scene, self.directory / SCENE_FILE)
+            self.slot.mkdir(parents=True, exist_ok=True)
+            save_scene(scene, self.slot / SCENE_FILE)
         except (UserInputError, OSError) as exc:
-            self.last_error = f"autosave failed: {exc}"
-            w.statusBar().showMessage(self.last_error, 10000)
+            self._failed(exc)
             return
         self._pending = {}
         self._expected = [wk.run_id for wk in w.model.workers]
@@ -116,6 +140,10 @@ class AutosaveController(QtCore.QObject):
                 wk.captured.connect(self._on_captured)
                 wk._autosave_connected = True
             wk.request_capture()
+
+    def _failed(self, exc: BaseException) -> None:
+        self.last_error = f"autosave failed: {printable(exc, 200)}"
+        self.window.statusBar().showMessage(self.last_error, 10000)
 
     def _on_captured(self, answer: tuple[int, SavedRun | None]) -> None:
         run_id, saved = answer
@@ -128,67 +156,90 @@ class AutosaveController(QtCore.QObject):
         self._expected = []
         if any(r is None for r in runs):
             return  # a run is failed or not set up: keep the previous state file
-        path = self.directory / STATE_FILE
+        path = self.slot / STATE_FILE
         try:
             save_run_states(path, runs)  # type: ignore[arg-type]
         except (OSError, UserInputError) as exc:
-            self.last_error = f"autosave failed: {exc}"
-            self.window.statusBar().showMessage(self.last_error, 10000)
+            self._failed(exc)
             return
         self.last_saved = time.time()
+        if self._taken_over is not None:  # the restored session's work now lives in this slot
+            remove_slot(self._taken_over)
+            self._taken_over = None
         self.saved.emit(path)
 
     # ---- restoring -----------------------------------------------------------------------
     def _check_previous(self) -> None:
-        scene_path, state_path = self.directory / SCENE_FILE, self.directory / STATE_FILE
-        if not scene_path.exists():
-            return
+        """Offer the sessions left by crashes; report damaged ones. Never raises (start-up must not fail)."""
         try:
-            scene, _warnings = load_scene(scene_path)
-            runs = load_run_states(state_path) if state_path.exists() else []
-        except UserInputError as exc:
-            self.banner_label.setText(f"An autosave from a previous session cannot be read ({exc}).")
-            self.restore_button.setVisible(False)
-            self.banner.setVisible(True)
-            return
-        self._restore_data = (scene, runs)
-        steps = ", ".join(f"{r.kind} step {r.step:,}" for r in runs) or "settings only"
-        self.banner_label.setText(f"The previous session ended without closing: restore its scene "
-                                  f"“{scene.title}” and runs ({steps})?")
-        self.restore_button.setVisible(True)
-        self.banner.setVisible(True)
+            result = scan_slots(self.directory, own=self.slot.name)
+            self.offers, self.problems = result.recoverable, result.problems
+        except Exception as exc:  # noqa: BLE001 - belt and braces: scan_slots already catches everything
+            self.offers, self.problems = [], [f"the previous session could not be restored ({printable(exc, 160)})"]
+        self._show_banner()
+
+    def _show_banner(self) -> None:
+        self.choice.clear()
+        for r in self.offers[:MAX_OFFERED]:
+            self.choice.addItem(r.label)
+        lines = []
+        if self.offers:
+            n = min(len(self.offers), MAX_OFFERED)
+            lines.append("The previous session ended without closing: restore it?" if n == 1 else
+                         f"{n} earlier sessions ended without closing: choose one to restore (the others are kept).")
+        lines += [p[0].upper() + p[1:] for p in self.problems[:3]]
+        self.banner_label.setText("\n".join(lines))
+        has = bool(self.offers)
+        for wdg in (self.choice, self.restore_button, self.discard_button):
+            wdg.setVisible(has)
+        self.choice.setVisible(has)
+        self.banner.setVisible(bool(lines))
+        if self.problems:
+            self.window.statusBar().showMessage(self.problems[0], 15000)
 
     @property
     def restore_pending(self) -> bool:
-        return self._restore_data is not None
+        return bool(self.offers)
 
-    def restore(self) -> None:
-        """Put the autosaved scene on screen and load each run's saved state into its worker."""
-        if self._restore_data is None:
-            return
-        scene, runs = self._restore_data
-        self._restore_data = None
-        self.banner.setVisible(False)
+    def _selected(self, index: int | None) -> int | None:
+        i = self.choice.currentIndex() if index is None else index
+        return i if 0 <= i < min(len(self.offers), MAX_OFFERED) else None
+
+    def restore(self, index: int | None = None) -> bool:
+        """Put the chosen session (default: the one selected, newest first) on screen and load each run's
+        saved state into its worker. Its slot is kept until this session has saved the restored work."""
+        i = self._selected(index)
+        if i is None:
+            return False
+        offer = self.offers[i]
         w = self.window
-        w.scenes.apply(scene, start=False)
-        for wk, spec, saved in zip(w.model.workers, w.model.specs, runs):
+        if not w.scenes.apply(offer.scene, start=False):
+            return False  # refused (the error banner says why); the offer stays
+        self.offers.pop(i)
+        for wk, spec, saved in zip(w.model.workers, w.model.specs, offer.runs):
             if saved is not None and saved.kind == spec.kind:
                 wk.restore(saved)
+        if self._taken_over is not None:
+            remove_slot(self._taken_over)  # an earlier restore replaced by this one: its work was not resumed
+        self._taken_over = offer.folder
+        self._show_banner()
         self.restored.emit()
+        return True
 
-    def discard(self) -> None:
-        """Forget the autosave (files deleted) and start saving this session."""
-        self._restore_data = None
-        self.banner.setVisible(False)
-        self.remove_files()
+    def discard(self, index: int | None = None) -> None:
+        """Delete the chosen session's autosave (the others stay offered)."""
+        i = self._selected(index)
+        if i is None:
+            return
+        remove_slot(self.offers.pop(i).folder)
+        self._show_banner()
 
     def remove_files(self) -> None:
-        for name in (SCENE_FILE, STATE_FILE):
-            with contextlib.suppress(FileNotFoundError, OSError):
-                (self.directory / name).unlink()
+        """Delete this session's own slot."""
+        remove_slot(self.slot)
 
     def clean_exit(self) -> None:
-        """The window closes normally: stop saving and delete the files (unless a restore is still on offer)."""
+        """The window closes normally: stop saving and delete this session's slot (never another's)."""
         self.timer.stop()
-        if self.enabled and self._restore_data is None:
+        if self.enabled:
             self.remove_files()

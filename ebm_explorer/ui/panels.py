@@ -12,9 +12,11 @@ from PySide6 import QtCore, QtWidgets
 
 from ebm_explorer.core.blowup import BLOWUP_RULES
 from ebm_explorer.core.devices import cuda_available
+from ebm_explorer.core.limits import RANGES
 from ebm_explorer.core.samplers import MAX_LEAPFROG_STEPS
 from ebm_explorer.workers.sampling_worker import SamplingConfig
 from ebm_explorer.workers.training_worker import TrainingSettings
+from ebm_explorer.ui.fields import SeedField
 
 __all__ = ["SamplerPanel", "TrainingPanel", "ComparePanel", "SAMPLER_NAMES", "METHOD_NAMES", "log_spin"]
 
@@ -75,11 +77,11 @@ class SamplerPanel(QtWidgets.QWidget):
         self.step_size = log_spin(1e-4, 10.0, config.step_size)
         self.step_size.setToolTip("MH: proposal std; ULA/MALA: h (x' = x - h grad U + sqrt(2h) xi); HMC: leapfrog eps")
         self.leapfrog = _int_spin(1, MAX_LEAPFROG_STEPS, config.leapfrog_steps)
-        self.walkers = _int_spin(1, 5_000_000, config.n_walkers)
+        self.walkers = _int_spin(1, RANGES["walkers"][1], config.n_walkers)
         self.walkers.setSingleStep(1000)
         self.init = _combo({"gaussian": "Gaussian in the box", "uniform": "Uniform in the box",
                             "point": "At the clicked point"}, config.init)
-        self.seed = _int_spin(0, 2**31 - 1, config.seed)
+        self.seed = SeedField(config.seed)
         self.device = _combo(_devices(), config.device)
         self.steps_per_frame = _int_spin(1, 10_000, config.steps_per_frame)
         self.steps_per_frame.setToolTip("Sampler steps between two looks at the controls (and between snapshots)")
@@ -181,7 +183,7 @@ class TrainingPanel(QtWidgets.QWidget):
         self.step_size = log_spin(1e-4, 5.0, settings.step_size)
         self.lr = log_spin(1e-5, 10.0, settings.lr, decimals=5)
         self.optimizer = _combo({"adam": "Adam", "sgd": "SGD"}, settings.optimizer)
-        self.walkers = _int_spin(10, 1_000_000, settings.walkers)
+        self.walkers = _int_spin(10, RANGES["walkers"][1], settings.walkers)
         self.threshold = QtWidgets.QDoubleSpinBox()
         self.threshold.setRange(0.0, 1.0)
         self.threshold.setSingleStep(0.05)
@@ -190,7 +192,7 @@ class TrainingPanel(QtWidgets.QWidget):
         self.resampling = _combo({"systematic": "systematic", "multinomial": "multinomial"}, settings.resampling)
         self.iterations = _int_spin(0, 10_000_000, settings.iterations)
         self.iterations.setSpecialValueText("until paused")
-        self.seed = _int_spin(0, 2**31 - 1, settings.seed)
+        self.seed = SeedField(settings.seed)
         self.device = _combo(_devices(), settings.device)
         form.addRow("Target", self.target)
         form.addRow("Data file", file_row)

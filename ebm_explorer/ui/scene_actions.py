@@ -21,6 +21,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from ebm_explorer.core.errors import UserInputError
+from ebm_explorer.core.safe_io import printable
 from ebm_explorer.core.landscapes import GaussianMixture, GridLandscape, Landscape, Tempered, landscape_from_spec
 from ebm_explorer.scenes import (
     PANELS,
@@ -112,6 +113,37 @@ def _set_training_panel(panel: Any, t: TrainingSettings) -> None:
             spin.setValue(value)
     finally:
         panel.blockSignals(False)
+
+
+def _fields_of(w: Any, kind: str) -> dict[str, Any]:
+    """Scene setting name -> the panel field that shows it (its minimum()/maximum() bound what it can hold)."""
+    if kind == "sample":
+        p = w.sampler_panel
+        return {"step_size": p.step_size, "leapfrog_steps": p.leapfrog, "walkers": p.walkers, "seed": p.seed,
+                "steps_per_frame": p.steps_per_frame}
+    p = w.training_panel
+    return {"data_size": p.data_size, "components": p.components, "cd_steps": p.cd_steps, "step_size": p.step_size,
+            "lr": p.lr, "walkers": p.walkers, "resample_threshold": p.threshold, "iterations": p.iterations,
+            "seed": p.seed}
+
+
+def scene_problem(w: Any, scene: Scene) -> str | None:
+    """Why the app's fields cannot show ``scene`` exactly (a value beyond a field's range), or None.
+
+    Checked before anything changes: a scene the fields would silently clamp is refused instead.
+    """
+    for i, run in enumerate(scene.runs):
+        for name, field in _fields_of(w, run.kind).items():
+            value = getattr(run.settings, name, None)
+            if value is None:
+                continue
+            if name == "iterations" and value >= _GUI_ITERATIONS_UNLIMITED:
+                continue  # the panel's "until paused"
+            lo, hi = field.minimum(), field.maximum()
+            if not lo <= value <= hi:
+                return (f"runs[{i}].{name} = {value:,} is outside what the app's field allows ({lo:,} to {hi:,}); "
+                        f"the scene was not opened (`ebm-explorer run` runs it without a screen)")
+    return None
 
 
 def _base_and_beta(table: dict[str, Any]) -> tuple[Landscape, float]:
@@ -232,7 +264,7 @@ class SceneController(QtCore.QObject):
         start = str(self.path.parent) if self.path else ""
         path, _ = QtWidgets.QFileDialog.getOpenFileName(self.window, "Open scene", start, "Scenes (*.toml)")
         if path:
-            self.open_path(path)
+            self.open_path(path)  # never raises
 
     def save_dialog(self) -> None:
         start = str(self.path) if self.path else "scene.toml"
@@ -243,15 +275,20 @@ class SceneController(QtCore.QObject):
             self.save_path(path)
 
     def open_path(self, path: str | Path, start: bool | None = None) -> bool:
-        """Open a scene file; problems go to the error banner, unknown keys to a non-blocking message."""
+        """Open a scene file; problems go to the error banner (the previous scene stays, untouched),
+        unknown keys to a non-blocking message. Never raises: a menu action must not crash the app."""
         try:
-            scene, warnings = load_scene(path)
+            scene, warnings = load_scene(path)  # a FIFO or a device is refused without blocking
         except UserInputError as exc:
-            self.window.show_error(f"Cannot open scene: {exc}")
+            self.window.show_error(f"Cannot open scene: {printable(exc, 400)}")
+            return False
+        except Exception as exc:  # noqa: BLE001 - any reader failure becomes a message
+            self.window.show_error(f"Cannot open scene {printable(path)}: {type(exc).__name__}: {printable(exc, 200)}")
+            return False
+        if not self.apply(scene, warnings, start=self.window.model.any_running if start is None else start):
             return False
         self.path = Path(path)
         self._remember(self.path)
-        self.apply(scene, warnings, start=self.window.model.any_running if start is None else start)
         return True
 
     def open_builtin(self, key: int | str, start: bool = True) -> bool:
@@ -261,8 +298,9 @@ class SceneController(QtCore.QObject):
         except UserInputError as exc:
             self.window.show_error(str(exc))
             return False
+        if not self.apply(scene, [], start=start):
+            return False
         self.path = None
-        self.apply(scene, [], start=start)
         return True
 
     def save_path(self, path: str | Path) -> Path | None:
@@ -303,17 +341,24 @@ class SceneController(QtCore.QObject):
         return replace(base, landscape=copy.deepcopy(dict(table)), runs=tuple(runs[:4]), view=view)
 
     # ---- apply ---------------------------------------------------------------------------------
-    def apply(self, scene: Scene, warnings: list[str] | None = None, start: bool = False) -> None:
-        """Put ``scene`` on screen: landscape, runs, view, panels, overlays and sweep."""
+    def apply(self, scene: Scene, warnings: list[str] | None = None, start: bool = False) -> bool:
+        """Put ``scene`` on screen: landscape, runs, view, panels, overlays and sweep. A scene the app cannot
+        show (bad landscape, a value beyond a field) is refused before anything changes; returns whether
+        it was applied."""
         w = self.window
-        self.last_warnings = list(warnings or [])
-        if self.last_warnings:
-            self._show_warnings(self.last_warnings)
         try:
             base, beta = _base_and_beta(dict(scene.landscape))
+            problem = scene_problem(w, scene)
         except UserInputError as exc:
-            w.show_error(f"Cannot open scene: {exc}")
-            return
+            problem = str(exc)
+        except Exception as exc:  # noqa: BLE001 - the scene is refused, the app runs on
+            problem = f"{type(exc).__name__}: {exc}"
+        if problem is not None:
+            w.show_error(f"Cannot open scene “{printable(scene.title, 80)}”: {printable(problem, 400)}")
+            return False
+        self.last_warnings = [printable(x) for x in warnings or []]
+        if self.last_warnings:
+            self._show_warnings(self.last_warnings)
         w.pause()
         w.hide_error()
         self.scene = scene
@@ -344,8 +389,9 @@ class SceneController(QtCore.QObject):
         self.set_panels(scene.view.panels)
         self._apply_overlays(scene, base)
         self._apply_sweep(scene, beta)
-        w.setWindowTitle(f"EBM Explorer — {scene.title}")
+        w.setWindowTitle(f"EBM Explorer — {printable(scene.title, 120)}")
         self.scene_applied.emit(scene)
+        return True
 
     def _show_warnings(self, warnings: list[str]) -> None:
         if self._warning_box is not None:

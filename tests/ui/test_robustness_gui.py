@@ -203,33 +203,38 @@ def test_autosave_then_restore_after_a_kill(qtbot, make_window, tmp_path, monkey
 
     saved = load_run_states(blocker.args[0])
     assert saved[0].kind == "sample" and saved[0].step > 20 and saved[0].positions.shape == (300, 2)
-    assert (tmp_path / "auto" / "scene.toml").exists()
+    assert (a.autosave.slot / "scene.toml").exists() and a.autosave.slot.parent == tmp_path / "auto"
     # a second start while the files are there (as after a kill) offers a restore, non-modally
     b = make_window(walkers=300)
     assert b.autosave.restore_pending and b.autosave.banner.isVisible()
-    b.autosave.restore()
+    assert f"sample step {saved[0].step:,}" in b.autosave.choice.itemText(0)
+    assert b.autosave.restore()
     qtbot.waitUntil(lambda: b.model.latest and b.model.latest[0] is not None
                     and b.model.latest[0].step == saved[0].step, timeout=WAIT)
     np.testing.assert_allclose(b.model.latest[0].walkers.points, saved[0].positions[:300], rtol=1e-6, atol=1e-6)
     assert not b.autosave.banner.isVisible()
-    b.shutdown()  # a clean exit removes the autosave
-    assert not (tmp_path / "auto" / "state.npz").exists()
+    b.shutdown()  # a clean exit removes its own slot only
+    assert not (b.autosave.slot / "state.npz").exists()
 
 
 def test_autosave_discard_and_unreadable_autosave(qtbot, make_window, tmp_path, monkeypatch):
     d = tmp_path / "auto"
-    d.mkdir()
+    slot = d / "session-20260101-120000-999999999"
+    slot.mkdir(parents=True)
     monkeypatch.setenv("EBM_EXPLORER_AUTOSAVE_DIR", str(d))
-    (d / "scene.toml").write_text("format_version = 1\n[landscape\n")  # truncated
+    (slot / "scene.toml").write_text("format_version = 1\n[landscape\n")  # truncated
     w = make_window()
-    assert w.autosave.banner.isVisible() and "cannot be read" in w.autosave.banner_label.text()
+    text = w.autosave.banner_label.text()
+    assert w.autosave.banner.isVisible() and "could not be restored" in text and "kept as" in text
+    assert not w.autosave.restore_pending and (d / "damaged" / slot.name / "scene.toml").exists()
     from ebm_explorer.scenes import Scene, save_scene
 
-    save_scene(Scene(title="crashed"), d / "scene.toml")
+    slot.mkdir()
+    save_scene(Scene(title="crashed"), slot / "scene.toml")
     w2 = make_window()
-    assert w2.autosave.restore_pending and "crashed" in w2.autosave.banner_label.text()
+    assert w2.autosave.restore_pending and "crashed" in w2.autosave.choice.itemText(0)
     w2.autosave.discard()
-    assert not w2.autosave.banner.isVisible() and not (d / "scene.toml").exists()
+    assert not w2.autosave.banner.isVisible() and not slot.exists()
 
 
 def test_training_state_capture_and_restore_round_trip(qtbot):
