@@ -21,6 +21,7 @@ import torch
 from PySide6 import QtCore
 
 from ebm_explorer.core.errors import NumericalError, UserInputError
+from ebm_explorer.core.threads import compute_threads as core_compute_threads
 from ebm_explorer.core.resources import is_out_of_memory, out_of_memory_message
 from ebm_explorer.workers.messages import RunState, WorkerError
 
@@ -46,9 +47,10 @@ def compute_threads() -> int:
     On a small machine a worker using every core makes OpenMP's threads and the UI thread fight for
     the same cores: each parallel op then waits for a descheduled thread (measured on 2 busy cores:
     1e5-walker gradients 15x slower with 2 threads than with 1) and frames stall. The setting is
-    made inside the worker's thread, so it does not change the thread count of headless commands.
+    made inside the worker's thread; headless commands follow the same rule
+    (:func:`ebm_explorer.core.threads.compute_threads`).
     """
-    return max(1, (os.cpu_count() or 1) - 1)
+    return core_compute_threads()
 
 
 #: niceness added to a run's thread (Linux): the UI thread wins the CPU when both want it
