@@ -1,6 +1,6 @@
 """Training cost per iteration: CD, PCD and Jarzynski (ULA) at 10^4 walkers, cpu and cuda.
 
-The baseline is a line-by-line torch port of the authors' loop (GMM.py ``stat()``, ALGORITHMS.md 3.1,
+The baseline is a line-by-line torch port of the authors' loop (GMM.py ``stat()``, docs/algorithms.md §5,
 d = 2) run in the same process: its ``U``/``dUdx``/``dUda``/``dUdz`` einsum formulas, ``logalpha1``
 (which re-evaluates ``U`` and ``dUdx`` four times per step) and ``multinomial(exp(logw))``.
 Our trainer is timed without and with the exact grid diagnostics (128 x 128) of every iteration.

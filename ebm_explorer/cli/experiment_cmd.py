@@ -1,4 +1,4 @@
-"""``ebm-explorer experiment mode-weights``: the authors' Gaussian-mixture experiment (ALGORITHMS.md 3.1) in 2-D.
+"""``ebm-explorer experiment mode-weights``: the authors' Gaussian-mixture experiment (docs/algorithms.md §5) in 2-D.
 
 Runs CD, PCD and Jarzynski for each seed, then writes to ``--out``: ``mode_weights.csv`` and
 ``mode_weights.md`` (final mass of the -10 mode, exact KL, log Z estimate error, time),

@@ -1,7 +1,7 @@
 """Closed forms the lecture scenes draw beside the walkers (no Qt): exact answers to compare against.
 
 * ULA on a Gaussian ``N(mu, Sigma)`` with step ``h`` has the stationary law ``N(mu, Sigma_h)`` with
-  ``Sigma_h = (Sigma^-1 - h/2 Sigma^-2)^-1`` (ALGORITHMS.md oracle 1); :func:`covariance_ellipse` turns
+  ``Sigma_h = (Sigma^-1 - h/2 Sigma^-2)^-1`` (docs/algorithms.md oracle 1); :func:`covariance_ellipse` turns
   either covariance into points of a k-sigma ellipse.
 * KL and Fisher divergences between two 2D densities, by quadrature on a midpoint grid (float64,
   log space); :func:`mode_weight_divergences` sweeps the weight of one mixture mode (oracle 8: KL sees

@@ -1,4 +1,4 @@
-"""Leapfrog: reversibility, second-order energy error, and the exact shadow Hamiltonian (ALGORITHMS.md 5.5)."""
+"""Leapfrog: reversibility, second-order energy error, and the exact shadow Hamiltonian (docs/algorithms.md oracle 5)."""
 
 from __future__ import annotations
 

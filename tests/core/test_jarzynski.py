@@ -1,4 +1,4 @@
-"""Jarzynski weights against exact oracles (ALGORITHMS.md 2.2, 4.2, 5.2-5.4, 5.10).
+"""Jarzynski weights against exact oracles (docs/algorithms.md §4.3, §4.7, oracles 2-4 and 10).
 
 Tolerances are a few standard errors computed from the sample size: for self-normalised averages
 the effective size is the ESS, and ``log mean e^A`` has variance ``CV^2 / N`` (delta method).

@@ -167,7 +167,7 @@ def test_default_box_holds_the_mass(name):
 
 
 def test_literature_values():
-    # ALGORITHMS.md 6.1: donut Z = 5.259992; U1 over [-4, 4]^2 is 6.537 (1601^2 Riemann sum)
+    # docs/algorithms.md §7: donut Z = 5.259992; U1 over [-4, 4]^2 is 6.537 (1601^2 Riemann sum)
     assert math.exp(make_landscape("donut").log_z_exact()) == pytest.approx(5.259992, abs=1e-6)
     assert math.exp(make_landscape("rosenbrock").log_z_exact()) == pytest.approx(math.pi / math.sqrt(10))
     assert math.exp(make_landscape("rosenbrock", a1=100.0, a2=20.0).log_z_exact()) == pytest.approx(2 * math.pi)

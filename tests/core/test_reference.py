@@ -46,7 +46,7 @@ class Mixture(Landscape):
 
 
 class Donut(Landscape):
-    """ALGORITHMS.md 6.1: log p = -(|x| - R)^2 / s."""
+    """docs/algorithms.md §7: log p = -(|x| - R)^2 / s."""
 
     R, S = 2.6, 0.033
 

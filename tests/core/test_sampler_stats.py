@@ -1,4 +1,4 @@
-"""Statistical correctness of the walkers against closed-form answers (ALGORITHMS.md oracles 1, 5, 6).
+"""Statistical correctness of the walkers against closed-form answers (docs/algorithms.md oracles 1, 5, 6).
 
 Every walker runs its own chain from an independent start, so the final positions are i.i.d. draws
 of the chain's law at that step: standard errors are those of N independent samples.

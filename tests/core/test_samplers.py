@@ -198,7 +198,7 @@ def test_hmc_path_off_by_default():
 
 
 def test_mala_log_ratio_matches_formula():
-    """Oracle 4 / ALGORITHMS 4.2: logr = -U(y)+U(x) - |x-y+h gU(y)|^2/4h + |y-x+h gU(x)|^2/4h."""
+    """docs/algorithms.md oracle 4 / §2.3: logr = -U(y)+U(x) - |x-y+h gU(y)|^2/4h + |y-x+h gU(x)|^2/4h."""
     fn, h = DoubleWell(), 0.3
     gen = torch.Generator().manual_seed(2)
     state = SAMPLERS["mala"].init(initial_positions("uniform", 500, BOX, gen, "cpu", DT), fn)

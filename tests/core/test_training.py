@@ -120,7 +120,7 @@ def test_jarzynski_recovers_mode_weights(weights: list[float], means: list[list[
 @pytest.mark.slow
 @pytest.mark.parametrize("method", ["cd", "pcd", "jarzynski"])
 def test_cd_and_pcd_biases_on_separated_modes_jarzynski_converges(method: str) -> None:
-    """docs/algorithms.md (the mode-weight experiment) in 2-D, shortened: 2000 walkers, 2000 iterations of
+    """docs/algorithms.md §5 (the mode-weight experiment) in 2-D, shortened: 2000 walkers, 2000 iterations of
     the paper's settings, one method per test (each about a third of the time: within the time limit on
     a loaded 2-core machine). Reference (numpy port, d = 50) at iteration 2000: Jarzynski 0.252, PCD
     0.064, CD 0.471."""

@@ -48,7 +48,7 @@ def test_scene_2_ellipses() -> None:
 def test_scene_3_matches_oracle_8_table() -> None:
     scene = load_builtin_scene(3)
     curve = mode_weight_curve(scene_landscape(scene), 0, np.array([0.5, 0.4, 0.25, 0.1, 0.01]))
-    # ALGORITHMS.md oracle 8 (1-D quadrature, 4 decimals); the N(0, 1) second coordinate changes nothing
+    # docs/algorithms.md oracle 8 (1-D quadrature, 4 decimals); the N(0, 1) second coordinate changes nothing
     assert curve["kl"] == pytest.approx([0.0, 0.0204, 0.1438, 0.5108, 1.6145], abs=6e-5)
     assert curve["fisher"] == pytest.approx([0.0, 2.4e-7, 1.8e-6, 7.6e-6, 4.4e-5], rel=0.05, abs=1e-12)
     p = np.array([0.4, 0.25, 0.1])

@@ -1,4 +1,4 @@
-"""Closed-form 2D energies (the toy targets of ALGORITHMS.md 6.1) as torch functions.
+"""Closed-form 2D energies (docs/algorithms.md §7) as torch functions.
 
 Each energy is a plain function ``f(x, y, **params) -> U`` of the two coordinate columns, written
 with differentiable torch ops and Python-float parameters, so it runs on any device and dtype and
@@ -230,7 +230,7 @@ def radial_ring_grad(x: torch.Tensor, y: torch.Tensor, *, radius: float, width: 
 
 
 def radial_ring_log_z(radius: float, width: float) -> float:
-    """``Z = pi s exp(-R^2/s) + pi R sqrt(pi s) (1 + erf(R / sqrt(s)))`` (polar integral, ALGORITHMS 6.1)."""
+    """``Z = pi s exp(-R^2/s) + pi R sqrt(pi s) (1 + erf(R / sqrt(s)))`` (polar integral, docs/algorithms.md §7)."""
     R, s = radius, width
     z = math.pi * s * math.exp(-R * R / s) + math.pi * R * math.sqrt(math.pi * s) * (1.0 + math.erf(R / math.sqrt(s)))
     return math.log(z)

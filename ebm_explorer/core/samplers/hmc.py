@@ -1,7 +1,7 @@
 """Hamiltonian Monte Carlo with identity mass, L leapfrog steps of size eps and an MH test.
 
-Reference: Duane et al. (1987); Neal (2011), "MCMC using Hamiltonian dynamics"; ALGORITHMS.md
-oracle 5 (chi-feng/mcmc-demo ``HamiltonianMC.js``). Refresh ``p ~ N(0, I)``, integrate
+Reference: Duane et al. (1987); Neal (2011), "MCMC using Hamiltonian dynamics"; docs/algorithms.md
+§2.4, oracle 5 (chi-feng/mcmc-demo ``HamiltonianMC.js``). Refresh ``p ~ N(0, I)``, integrate
 ``H = U(q) + |p|^2 / 2`` with leapfrog, accept with probability ``min(1, exp(H(q, p) - H(q', p')))``.
 With L = 1 this is MALA with ``h = eps^2 / 2``.
 """

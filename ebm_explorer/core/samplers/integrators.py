@@ -1,6 +1,6 @@
 """Leapfrog (velocity Verlet) for ``H(q, p) = U(q) + |p|^2 / 2`` with identity mass.
 
-One step is ``p -= eps/2 grad U(q); q += eps p; p -= eps/2 grad U(q)`` (ALGORITHMS.md 5.5,
+One step is ``p -= eps/2 grad U(q); q += eps p; p -= eps/2 grad U(q)`` (docs/algorithms.md oracle 5,
 Neal 2011 "MCMC using Hamiltonian dynamics"). The gradient at the end of one step is reused at the
 start of the next, so L steps cost L gradient evaluations. The map is volume preserving and
 reversible (flip ``p`` and integrate again to return), which is what makes HMC's MH test exact.

@@ -1,7 +1,7 @@
 """The overdamped Langevin (Euler-Maruyama) step shared by ULA and MALA.
 
 ``y = x - h grad U(x) + sqrt(2h) xi``, ``xi ~ N(0, I)`` (blackjax ``mcmc/diffusions.py``), and the
-log density of that Gaussian move, used by MALA's Metropolis-Hastings correction (ALGORITHMS.md 4.2).
+log density of that Gaussian move, used by MALA's Metropolis-Hastings correction (docs/algorithms.md §2.3).
 """
 
 from __future__ import annotations

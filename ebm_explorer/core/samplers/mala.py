@@ -1,6 +1,6 @@
 """Metropolis-adjusted Langevin algorithm (MALA).
 
-Reference: Roberts & Tweedie (1996); ALGORITHMS.md 4.2 (chi-feng/mcmc-demo ``MALA.js``).
+Reference: Roberts & Tweedie (1996); docs/algorithms.md §2.3 (chi-feng/mcmc-demo ``MALA.js``).
 Propose ``y = x - h grad U(x) + sqrt(2h) xi`` (the ULA move) and accept with
 
 ``log r = -U(y) + U(x) - |x - y + h grad U(y)|^2 / 4h + |y - x + h grad U(x)|^2 / 4h``,

@@ -1,6 +1,6 @@
 """Random-walk Metropolis-Hastings with a Gaussian proposal.
 
-Reference: Metropolis et al. (1953), Hastings (1970); ALGORITHMS.md oracle 6
+Reference: Metropolis et al. (1953), Hastings (1970); docs/algorithms.md §2.1, oracle 6
 (chi-feng/mcmc-demo ``RandomWalkMH.js``). Propose ``y = x + sigma xi`` with ``sigma = step_size``;
 the proposal is symmetric, so accept when ``log u < U(x) - U(y)``.
 

@@ -1,7 +1,7 @@
 """Unadjusted Langevin algorithm (ULA).
 
 Reference: Roberts & Tweedie (1996), "Exponential convergence of Langevin distributions and their
-discrete approximations"; ALGORITHMS.md 2.2 and oracle 1. ``x' = x - h grad U(x) + sqrt(2h) xi``
+discrete approximations"; docs/algorithms.md §2.2 and oracle 1. ``x' = x - h grad U(x) + sqrt(2h) xi``
 with no correction, so the chain is biased: on ``N(mu, Sigma)`` it converges to
 ``N(mu, (Sigma^-1 - h/2 Sigma^-2)^-1)``. Every move is "accepted".
 """

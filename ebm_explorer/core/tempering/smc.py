@@ -4,7 +4,7 @@ Walkers are drawn exactly from a start density ``exp(-U_0) / Z_0`` on the box (u
 Gaussian, ``Z_0`` known) and carried along ``U_t = (1 - t) U_0 + t U`` (for the uniform start, plain
 tempering ``t U``) from ``t = 0`` to ``1``. At each level ``t_k -> t_{k+1}`` every walker gains the AIS
 (Jarzynski) log weight ``-(t_{k+1} - t_k) (U(x) - U_0(x))`` at its current point, then takes ``M``
-MH/MALA/HMC steps that leave ``exp(-U_{t_{k+1}})`` invariant (Neal 2001; ALGORITHMS.md 4.2). Then
+MH/MALA/HMC steps that leave ``exp(-U_{t_{k+1}})`` invariant (Neal 2001; docs/algorithms.md §4.7). Then
 ``E[e^A] = Z / Z_0``, and the weighted walkers estimate expectations under ``exp(-U) / Z``.
 
 When the effective sample size ``ESS = (sum w)^2 / sum w^2`` of a population falls below

@@ -1,7 +1,7 @@
 """EBM training: CD-k, PCD and Jarzynski-reweighted training with exact grid diagnostics.
 
 ``Trainer(model, data, TrainConfig(...), diagnostics).step() -> TrainMetrics``; see ``trainer.py`` for
-the order of operations and ALGORITHMS.md 2-4 for the update rules.
+the order of operations and docs/algorithms.md §4 for the update rules.
 """
 
 from ebm_explorer.core.training.data import load_points, sample_from_reference, sample_landscape, sample_mixture

@@ -1,4 +1,4 @@
-"""The authors' Gaussian-mixture mode-weight experiment (ALGORITHMS.md 3.1, GMM.py) in 2-D.
+"""The authors' Gaussian-mixture mode-weight experiment (docs/algorithms.md §5, GMM.py) in 2-D.
 
 Teacher: identity-covariance modes at (-10, 0) and (6, 0) with masses 1/4 and 3/4; data n = 10^4 with
 exactly 2500 points from the first mode. Student: the same family with means near the origin

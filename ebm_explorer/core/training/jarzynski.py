@@ -1,11 +1,11 @@
 """Jarzynski log-weights: the ULA alpha recursion, the AIS increment, ESS and the log Z estimate.
 
-Everything is in log space and float64 (ALGORITHMS.md 7): weights are ``p = softmax(A)``, the mean
+Everything is in log space and float64 (docs/algorithms.md §4.4): weights are ``p = softmax(A)``, the mean
 weight is ``logsumexp(A) - log N``, the ESS comes from ``logsumexp(2A)``. A walker whose position or
 log-weight is not finite gets ``A = -inf``: it drops out of every estimate (zero weight) and the
 trainer counts it, instead of letting one NaN poison the gradient.
 
-Identities (ALGORITHMS.md 2.2 and 4.1), for any *prescribed* parameter path ``theta_0, ..., theta_k``:
+Identities (docs/algorithms.md §4.3 and §4.7), for any *prescribed* parameter path ``theta_0, ..., theta_k``:
 ``E[e^A f(X)] / E[e^A] = E_theta_k[f]`` and ``E[e^A] = Z_theta_k / Z_theta_0``. When the walkers
 themselves choose the path (training), the estimate of ``log Z`` is biased low; see
 :mod:`ebm_explorer.core.training.cross_fit` and docs/jarzynski_bias.md.
@@ -59,7 +59,7 @@ def ula_increment(
 
     ``energy_old, grad_old`` are under ``theta_k`` at ``X_k`` (the move's parameters); ``energy_new,
     grad_new`` under ``theta_{k+1}`` at ``X_{k+1}``. With ``theta_{k+1} = theta_k`` this equals the log
-    MALA acceptance ratio (ALGORITHMS.md 2.2, key fact).
+    MALA acceptance ratio (docs/algorithms.md §4.3).
     """
     back = alpha(energy_new.double(), grad_new.double(), x_new.double(), x_old.double(), h)
     fwd = alpha(energy_old.double(), grad_old.double(), x_old.double(), x_new.double(), h)
@@ -68,7 +68,7 @@ def ula_increment(
 
 def ais_increment(energy_new_params: torch.Tensor, energy_old_params: torch.Tensor) -> torch.Tensor:
     """``-U_{theta_{k+1}}(X_{k+1}) + U_{theta_k}(X_{k+1})`` (float64): the weight of any kernel that
-    leaves ``rho_theta_k`` invariant (MALA, HMC with MH), moved with ``theta_k`` (ALGORITHMS.md 4.2)."""
+    leaves ``rho_theta_k`` invariant (MALA, HMC with MH), moved with ``theta_k`` (docs/algorithms.md §4.7)."""
     return energy_old_params.double() - energy_new_params.double()
 
 

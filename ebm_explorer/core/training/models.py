@@ -3,8 +3,8 @@
 Both are ``torch.nn.Module`` and :class:`~ebm_explorer.core.landscapes.base.Landscape`, so samplers
 and the grid reference work on them unchanged; the MLP is the landscape
 :class:`~ebm_explorer.core.landscapes.mlp.MLPEnergy` plus the training extras. Both start from a
-model whose exact samples and ``log Z`` are known, which Jarzynski training needs (ALGORITHMS.md
-2.3: ``A = 0`` and ``log Z_0`` known at the start).
+model whose exact samples and ``log Z`` are known, which Jarzynski training needs (docs/algorithms.md
+§4.4: ``A = 0`` and ``log Z_0`` known at the start).
 
 The trainer needs one thing beyond ``energy``: :meth:`TrainableEnergy.weighted_param_grad`, the
 parameter gradient of ``sum_i w_i U(x_i)`` in one pass (no per-walker Jacobians). The mixture
@@ -105,7 +105,7 @@ class TrainableEnergy(nn.Module, Landscape):
 class MixtureEnergy(TrainableEnergy):
     """``U(x) = -log sum_j exp(-|x - a_j|^2 / (2 s_j^2) - z_j)`` with learnable ``a``, ``log s`` and ``z``.
 
-    Closed forms (ALGORITHMS.md 5.9 with isotropic widths):
+    Closed forms (docs/algorithms.md oracle 9, with isotropic widths):
     ``log Z = log sum_j 2 pi s_j^2 e^{-z_j}``, component masses ``softmax(-z + log 2 pi s^2)``.
     With ``learn_widths=False`` the widths stay 1 (identity covariance, the family of 3.1).
     ``freeze_first_z`` keeps ``z_1`` fixed as GMM.py does "to avoid global blow up of energy": the

@@ -1,4 +1,4 @@
-"""Resampling of weighted walkers: multinomial and systematic (ALGORITHMS.md 2.4).
+"""Resampling of weighted walkers: multinomial and systematic (docs/algorithms.md §4.5).
 
 Both take log-weights and subtract the max before exponentiating (GMM.py passes ``exp(logw)``
 raw to ``multinomial``, which overflows for large weights). Systematic resampling (Kitagawa 1996)

@@ -4,7 +4,7 @@ see ``score_matching.py``), one iteration per :meth:`Trainer.step`.
 minGPT style: the trainer knows nothing about who watches; ``add_callback("on_step_end", fn)`` is
 the only hook and ``step()`` returns a frozen :class:`TrainMetrics`.
 
-Order of operations in one iteration (ALGORITHMS.md 2.5 and 7; GMM.py ``stat()``):
+Order of operations in one iteration (docs/algorithms.md §4.6; GMM.py ``stat()``):
 
 * **PCD / Jarzynski**: gradient at the current walkers with the current weights and ``theta_k``;
   move the walkers with ``theta_k``; optimiser step to ``theta_{k+1}``; evaluate ``U_theta_{k+1}`` at
