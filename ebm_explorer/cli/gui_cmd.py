@@ -52,13 +52,16 @@ def run(args: argparse.Namespace) -> int:
         raise UserInputError(problem)
     scene_arg = getattr(args, "scene", None)
     scene, warnings = resolve_scene(scene_arg) if scene_arg else (None, [])  # bad file: a message, no window
-    from ebm_explorer.ui.app import make_app
+    from ebm_explorer.ui import splash
+    from ebm_explorer.ui.app import make_app  # imported behind the splash already (cli/main.py)
     from ebm_explorer.ui.main_window import MainWindow
 
+    splash.step("building the window…", 90)
     autostart = not getattr(args, "paused", False)
     app = make_app()
     window = MainWindow(autostart=autostart and scene is None, restore=not getattr(args, "reset_settings", False))
     window.show()
+    splash.finish(window)  # the window shows the reference's progress from here on
     if scene is not None and not window.scenes.apply(scene, warnings, start=autostart) and autostart:
         window.run()  # the scene was refused (the banner says why): the app runs on its default scene
     if getattr(args, "presenter", False):

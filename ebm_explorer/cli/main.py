@@ -91,10 +91,34 @@ def join_dash_values(argv: list[str]) -> list[str]:
     return out
 
 
+def opens_window(argv: list[str]) -> bool:
+    """True for ``ebm-explorer`` alone or ``ebm-explorer gui ...`` (not its --help)."""
+    return not argv or (argv[0] == "gui" and not any(a in ("-h", "--help") for a in argv))
+
+
+def start_splash(argv: list[str]) -> None:
+    """Opening the window: a splash is on screen within a second or two, before torch is imported
+    (seconds; see :mod:`ebm_explorer.ui.splash`); the command modules are imported behind it."""
+    if not opens_window(argv):
+        return
+    from ebm_explorer.cli.gui_cmd import display_problem
+
+    if display_problem() is not None:
+        return  # no screen: the gui command says how to run headless
+    from ebm_explorer.ui import splash
+
+    shown = splash.start()
+    shown.import_in_background(COMMAND_MODULES, "loading PyTorch and the numerical core…", 5, 60)
+    shown.import_in_background(("ebm_explorer.ui.app", "ebm_explorer.ui.main_window"),
+                               "loading the plotting library and the window…", 60, 85)
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = join_dash_values(sys.argv[1:] if argv is None else list(argv))
+    start_splash(argv)
     parser = build_parser()
     try:
-        args = parser.parse_args(join_dash_values(sys.argv[1:] if argv is None else list(argv)))
+        args = parser.parse_args(argv)
         if args.command is None:
             args = parser.parse_args(["gui"])
     except SystemExit as exc:  # --help, --version, or a bad argument (already printed)

@@ -14,6 +14,7 @@ regions does not create hundreds of modes.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -153,6 +154,7 @@ def compute_reference(
     device: str | torch.device = "cpu",
     merge_barrier: float = 0.5,
     min_mass: float = 1e-3,
+    progress: Callable[[str, float], None] | None = None,
 ) -> GridReference:
     """The exact reference of ``exp(-U)`` on ``box`` at ``resolution x resolution`` cell centres.
 
@@ -160,8 +162,10 @@ def compute_reference(
     watershed basins count as modes: a basin whose barrier to a neighbour (saddle minus its minimum)
     is below ``merge_barrier``, or whose mass is below ``min_mass``, is merged into the neighbour
     across its lowest saddle. Raises :class:`NumericalError` if the energy is NaN or ``-inf``
-    anywhere (``+inf`` is allowed: zero density), or ``+inf`` everywhere.
+    anywhere (``+inf`` is allowed: zero density), or ``+inf`` everywhere. ``progress(stage, fraction)``,
+    if given, is called as each stage starts (the app shows it while the reference is computed).
     """
+    report = progress or (lambda stage, fraction: None)
     resolution = int(resolution)
     if resolution < 4:
         raise UserInputError(f"grid resolution must be at least 4, got {resolution}")
@@ -172,9 +176,11 @@ def compute_reference(
     xs = box.xmin + (np.arange(resolution) + 0.5) * dx
     ys = box.ymin + (np.arange(resolution) + 0.5) * dy
     dev = resolve_device(device)
+    report(f"energy at {resolution} x {resolution} grid points", 0.0)
     energy = _evaluate_on_grid(energy_fn, xs, ys, dev)
     _check_finite(energy, xs, ys)
 
+    report("log Z, density and moments", 0.35)
     log_w = -energy
     log_cell = np.log(dx * dy)
     log_z = _logsumexp(log_w) + log_cell
@@ -193,6 +199,7 @@ def compute_reference(
     mean_energy = float(np.sum(mass[finite] * energy[finite]))
     entropy = mean_energy + log_z
 
+    report("basins of attraction and mode weights", 0.45)
     basins, minima, minima_energy, mode_weights = _watershed_modes(
         energy, mass, xs, ys, dx, dy, merge_barrier, min_mass
     )
@@ -200,6 +207,7 @@ def compute_reference(
     edge_mass = float(max(0.0, 1.0 - mass[1:-1, 1:-1].sum()))
     outside_mass = _outside_mass(mass)
     warnings = _warnings(mass, edge_mass, outside_mass)
+    report("checking the grid against one half as fine", 0.7)
     warnings += _coarse_grid_warnings(
         energy_fn, box, (xs, ys, dx, dy), log_z, basins, minima, mode_weights, dev
     )

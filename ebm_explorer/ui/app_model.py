@@ -68,7 +68,8 @@ class AppModel(QtCore.QObject):
         self.version += 1
         self.landscape = landscape
         self.reference = None
-        self.jobs.submit("reference", partial(reference_job, landscape, self.version))
+        self.jobs.submit("reference", partial(reference_job, landscape, self.version,
+                                              progress=partial(self.jobs.progress.emit, "reference")))
         for w in self.workers:
             w.send("landscape", (landscape, self.version))
         for i in range(len(self.histories)):

@@ -21,6 +21,7 @@ from ebm_explorer.ui.gui_thread_gc import collect_in_gui_thread
 from ebm_explorer.ui.panels import ComparePanel, SamplerPanel, TrainingPanel
 from ebm_explorer.ui.presenter import PresenterMode
 from ebm_explorer.ui.autosave import AutosaveController
+from ebm_explorer.ui.reference_progress import ReferenceProgress
 from ebm_explorer.ui.robustness import RobustnessController
 from ebm_explorer.ui.scene_actions import SceneController
 from ebm_explorer.ui.surface_view import SurfaceView, gl_unavailable_reason
@@ -180,6 +181,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.exporter = ExportController(self)
         # degenerate landscapes, blown-up walkers, device fallbacks (banner, wall, counter); autosave
         self.robustness = RobustnessController(self)
+        self.reference_progress = ReferenceProgress(self)
         self.autosave = AutosaveController(self, enabled=restore)  # off for screenshots (restore=False)
 
         self.resize(1600, 950)

@@ -28,9 +28,13 @@ __all__ = ["JobWorker", "reference_job", "thumbnail_job", "REFERENCE_RESOLUTION"
 REFERENCE_RESOLUTION = 256
 
 
-def reference_job(landscape: Landscape, version: int, resolution: int = REFERENCE_RESOLUTION) -> ReferenceReady:
-    """Exact reference of ``landscape`` plus contours and colour-ready images."""
-    ref = compute_reference(landscape, landscape.box, resolution)
+def reference_job(landscape: Landscape, version: int, resolution: int = REFERENCE_RESOLUTION,
+                  progress: Callable[[str, float], None] | None = None) -> ReferenceReady:
+    """Exact reference of ``landscape`` plus contours and colour-ready images; ``progress(stage, fraction)``
+    is called as each stage starts."""
+    ref = compute_reference(landscape, landscape.box, resolution, progress=progress)
+    if progress is not None:
+        progress("contour lines and images", 0.9)
     lo, hi = energy_range(ref.energy, ref.density)
     energy_img = np.clip(np.nan_to_num(ref.energy, nan=hi, posinf=hi), lo, hi).astype(np.float32)
     return ReferenceReady(
@@ -61,6 +65,10 @@ class JobWorker(QtCore.QThread):
 
     done = QtCore.Signal(object)  # JobDone
     failed = QtCore.Signal(object, object)  # key, WorkerError
+    progress = QtCore.Signal(str, str, float)  # key, stage, fraction done (emitted by jobs that report it)
+
+    #: run before anything else queued: the window waits for it (thumbnails do not)
+    PRIORITY_KEY = "reference"
 
     def __init__(self) -> None:
         super().__init__()
@@ -97,7 +105,8 @@ class JobWorker(QtCore.QThread):
                     self._cond.wait()
                 if self._stopping:
                     return
-                key, fn = self._pending.popitem(last=False)
+                key = self.PRIORITY_KEY if self.PRIORITY_KEY in self._pending else next(iter(self._pending))
+                fn = self._pending.pop(key)
                 self._busy = True
             try:
                 result = fn()
