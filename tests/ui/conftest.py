@@ -42,7 +42,7 @@ def wait_paused(qtbot):
     """Wait until every run is paused *and* its latest snapshot is the one sent on pause (it follows the
     "paused" state): only then is ``latest[i].step`` the run's final step count."""
 
-    def wait(w, timeout: int = 60000) -> None:
+    def wait(w, timeout: int = 240_000) -> None:
         qtbot.waitUntil(lambda: all(s == "paused" for s in w.model.states), timeout=timeout)
         qtbot.waitUntil(lambda: all(s is not None and s.step == wk.step_count
                                     for s, wk in zip(w.model.latest, w.model.workers)), timeout=timeout)

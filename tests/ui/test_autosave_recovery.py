@@ -14,7 +14,7 @@ from ebm_explorer.scenes.recovery import scan_slots
 from ebm_explorer.scenes.state import SavedRun, save_run_states
 
 pytestmark = pytest.mark.timeout(240)
-WAIT = 60000
+WAIT = 240_000  # ms: a wait returns once its condition holds; 4 min covers 2 test workers on 2 busy cores
 
 
 def _dead_pid() -> int:

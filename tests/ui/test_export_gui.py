@@ -14,7 +14,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from ebm_explorer.export import read_trajectory_csv
 from ebm_explorer.scenes import scene_from_toml
 
-WAIT = 60000
+WAIT = 240_000  # ms: a wait returns once its condition holds; 4 min covers 2 test workers on 2 busy cores
 
 
 def _ref_ready(w):

@@ -19,7 +19,7 @@ from ebm_explorer.workers.sampling_worker import SamplingConfig, SamplingWorker
 from ebm_explorer.workers.training_worker import TrainingSettings, TrainingWorker
 
 pytestmark = pytest.mark.timeout(240)
-WAIT = 60000
+WAIT = 240_000  # ms: a wait returns once its condition holds; 4 min covers 2 test workers on 2 busy cores
 BOX = Box(-3.0, 3.0, -3.0, 3.0)
 
 

@@ -9,7 +9,7 @@ from PySide6 import QtCore, QtWidgets
 from ebm_explorer.core.landscapes import GaussianMixture, Tempered
 from ebm_explorer.scenes import load_builtin_scene, load_scene
 
-WAIT = 60000  # ms: generous, the machine is shared
+WAIT = 240_000  # ms: a wait returns once its condition holds; 4 min covers 2 test workers on 2 busy cores
 
 
 def _ref_ready(w):
