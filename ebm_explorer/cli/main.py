@@ -40,6 +40,7 @@ COMMAND_MODULES = (
     "ebm_explorer.cli.sample_cmd",
     "ebm_explorer.cli.reference_cmd",
     "ebm_explorer.cli.train_cmd",
+    "ebm_explorer.cli.generate_cmd",
     "ebm_explorer.cli.experiment_cmd",
     "ebm_explorer.cli.gui_cmd",
     "ebm_explorer.cli.screenshot_cmd",

@@ -122,6 +122,6 @@ def test_dsm_loss_is_reproducible_and_noise_std_validated() -> None:
     x = torch.zeros((10, 2), dtype=D)
     a = dsm_loss(model, x, 0.3, make_generator(4))
     b = dsm_loss(model, x, 0.3, make_generator(4))
-    assert float(a) == float(b)
+    assert float(a.detach()) == float(b.detach())
     with pytest.raises(UserInputError, match="noise std"):
         TrainConfig(method="dsm", noise_std=0.0).validated()

@@ -134,14 +134,17 @@ class NoisedDensity:
         a, s, b = self.schedule.alpha(t), self.schedule.sigma(t), self.reference.box
         return Box(a * b.xmin - 5 * s, a * b.xmax + 5 * s, a * b.ymin - 5 * s, a * b.ymax + 5 * s)
 
-    def sample(self, t: float, n: int, generator: torch.Generator) -> torch.Tensor:
-        """``n`` exact samples of ``rho_t``: ``alpha x_0 + sigma z`` with ``x_0`` exact samples of ``rho_0``."""
+    def sample_data(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        """``(n, 2)`` exact samples of the target (the reference grid's density for a non-mixture), on the CPU."""
         from ebm_explorer.core.training.data import sample_from_reference, sample_mixture
 
         if isinstance(self.target, GaussianMixture):
-            x0 = sample_mixture(self.target, n, generator)
-        else:
-            x0 = sample_from_reference(self.reference, n, generator)
+            return sample_mixture(self.target, n, generator)
+        return sample_from_reference(self.reference, n, generator)
+
+    def sample(self, t: float, n: int, generator: torch.Generator) -> torch.Tensor:
+        """``n`` exact samples of ``rho_t``: ``alpha x_0 + sigma z`` with ``x_0`` exact samples of the target."""
+        x0 = self.sample_data(n, generator)
         z = torch.randn((n, 2), generator=generator, dtype=torch.float64)
         return self.schedule.alpha(t) * x0 + self.schedule.sigma(t) * z
 
