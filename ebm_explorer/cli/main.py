@@ -20,13 +20,14 @@ from ebm_explorer.core.threads import compute_threads, set_compute_threads
 #: what ``ebm-explorer --help`` opens with (for users)
 DESCRIPTION = """\
 EBM Explorer: see how energy-based models behave in 2-D. Landscapes, walkers (MH, ULA, MALA,
-HMC) and CD / PCD / Jarzynski training, every number checked against the exact answer computed
-on a grid. Without a command the desktop app opens."""
+HMC), CD / PCD / Jarzynski / score-matching training and diffusion-style generation, every number
+checked against the exact answer computed on a grid. Without a command the desktop app opens."""
 EPILOG = """examples:
   ebm-explorer                                     open the app (on a machine without a screen: xvfb-run -a ebm-explorer)
   ebm-explorer sample --landscape double_well      walkers vs the exact density; writes an .npz
   ebm-explorer sample --formula "-(x**2+y**2)"     formulas may start with a minus sign
   ebm-explorer train --target gmm --model gmm --method jarzynski
+  ebm-explorer generate --landscape gmm --path interpolant --steps 10 --jarzynski
   ebm-explorer COMMAND --help                      the options of one command, with their defaults
 
 The algorithms and what the tests check them against: docs/algorithms.md."""
