@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -134,3 +135,41 @@ def test_help_is_written_for_users_with_defaults(capsys):
     assert main(["experiment", "--help"]) == 0
     text = " ".join(capsys.readouterr().out.split())
     assert "default: experiment_mode_weights" in text and "minutes" in text
+
+
+def _readme_usage() -> dict[str, str]:
+    """The README's usage block: command -> its (possibly continued) usage text."""
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    block = text.split("## Command line", 1)[1].split("```", 2)[1]
+    usage: dict[str, str] = {}
+    current = None
+    for line in block.splitlines():
+        if line.startswith("ebm-explorer "):
+            words = line.split("#")[0].split()
+            current = words[1] if len(words) > 1 else None  # `ebm-explorer` alone: the app
+            if current:
+                usage[current] = usage.get(current, "") + " " + line.split("#")[0]
+        elif line.startswith("    ") and current:
+            usage[current] += " " + line
+    return usage
+
+
+def test_readme_usage_and_help_agree():
+    """Every option the README shows exists; bare ones are required, bracketed ones have defaults."""
+    import argparse
+
+    from ebm_explorer.cli.main import build_parser
+
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    usage = _readme_usage()
+    assert {"sample", "reference", "train", "experiment", "run", "screenshot"} <= set(usage)
+    for command, text in usage.items():
+        actions = {opt: a for a in sub.choices[command]._actions for opt in a.option_strings}
+        optional_part = " ".join(re.findall(r"\[[^\]]*\]", text))
+        bare_part = re.sub(r"\[[^\]]*\]|\([^)]*\)", " ", text)
+        for opt in re.findall(r"--[a-z][a-z-]*", text):
+            assert opt in actions, f"README shows {command} {opt}, which --help does not list"
+        for opt in re.findall(r"--[a-z][a-z-]*", optional_part):
+            assert not actions[opt].required, f"README brackets {command} {opt}, but it is required"
+        for opt in re.findall(r"--[a-z][a-z-]*", bare_part):
+            assert actions[opt].required, f"README shows {command} {opt} as required, but it has a default"
