@@ -50,7 +50,7 @@ COMMAND_MODULES = (
 
 
 #: commands that compute with torch on the CPU: they take ``--threads``
-THREADED_COMMANDS = ("sample", "reference", "train", "experiment", "run")
+THREADED_COMMANDS = ("sample", "reference", "train", "generate", "experiment", "run")
 
 
 class _Parser(argparse.ArgumentParser):
