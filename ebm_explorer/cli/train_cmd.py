@@ -61,6 +61,7 @@ from ebm_explorer.core.training import (
     load_points,
     sample_landscape,
 )
+from ebm_explorer.core.training.kmeans import kmeans_pp_means
 from ebm_explorer.core.types import Box
 
 
@@ -123,16 +124,14 @@ def _data_box(points: np.ndarray) -> Box:
     return Box(float(lo[0] - pad[0]), float(hi[0] + pad[0]), float(lo[1] - pad[1]), float(hi[1] + pad[1]))
 
 
-def _build_model(args: argparse.Namespace, box: Box, gen: torch.Generator, device: torch.device) -> TrainableEnergy:
+def _build_model(args: argparse.Namespace, box: Box, data: torch.Tensor, device: torch.device) -> TrainableEnergy:
     if args.model == "mlp":
         return MLPModel(box, hidden=tuple(args.hidden), generator=torch.Generator().manual_seed(args.seed),
                         device=device)
-    m = args.components
-    centre = torch.tensor([(box.xmin + box.xmax) / 2, (box.ymin + box.ymax) / 2], dtype=torch.float64)
-    scale = torch.tensor([box.width, box.height], dtype=torch.float64)
-    cpu_gen = torch.Generator().manual_seed(args.seed)
-    means = centre + scale / 8 * torch.randn((m, 2), generator=cpu_gen, dtype=torch.float64)
-    width = min(box.width, box.height) / 6  # the initial mixture covers the box: a known, easy start
+    # means from k-means++ on the data (two components no longer start, and end, on one mode); equal
+    # masses and a wide common width: the initial mixture covers the box, a known, easy start
+    means = kmeans_pp_means(data, args.components, torch.Generator().manual_seed(args.seed))
+    width = min(box.width, box.height) / 6
     return MixtureEnergy(means, widths=width, box=box, device=device)
 
 
@@ -164,7 +163,7 @@ def run(args: argparse.Namespace) -> int:
         box = _data_box(points)
     check_output_file(out)  # never over the data or target file just read
     _check_resources(args, int(data.shape[0]), target, device)
-    model = _build_model(args, box, gen, device)
+    model = _build_model(args, box, data, device)
     config = TrainConfig(
         method=args.method, kernel=args.kernel, step_size=args.step_size, leapfrog_steps=args.leapfrog_steps,
         cd_steps=args.cd_steps, cd_reset=args.cd_reset, walkers=args.walkers, optimizer=args.optimizer,

@@ -20,6 +20,7 @@ from ebm_explorer.core.errors import UserInputError
 from ebm_explorer.core.landscapes import Landscape
 from ebm_explorer.core.training import GridDiagnostics, MixtureEnergy, MLPModel, TrainConfig, Trainer
 from ebm_explorer.core.training.data import load_points, sample_landscape
+from ebm_explorer.core.training.kmeans import kmeans_pp_means
 from ebm_explorer.workers.base import LandscapeWorker
 from ebm_explorer.workers.display import walker_histogram
 from ebm_explorer.workers.messages import Metrics, RunSnapshot, TrainingExtras, WalkerSnapshot
@@ -68,20 +69,17 @@ class TrainingSettings:
         ).validated()
 
 
-def initial_model(settings: TrainingSettings, box: Any, generator: torch.Generator, device: torch.device) -> Any:
-    """The starting model: a mixture with centres spread over the middle of the box, or a confined MLP.
+def initial_model(settings: TrainingSettings, box: Any, data: torch.Tensor, device: torch.device) -> Any:
+    """The starting model: a mixture with means from k-means++ on ``data``, equal masses and a common
+    width, or a confined MLP.
 
     Both are distributions with exact samples and log Z (Jarzynski starts from them).
     """
     if settings.model == "gmm":
         m = int(settings.components)
-        if m < 1:
-            raise UserInputError(f"the mixture model needs at least 1 component, got {m}")
-        u = torch.rand((m, 2), generator=torch.Generator().manual_seed(int(settings.seed)), dtype=torch.float64)
-        lo = torch.tensor([box.xmin + box.width / 4, box.ymin + box.height / 4], dtype=torch.float64)
-        size = torch.tensor([box.width / 2, box.height / 2], dtype=torch.float64)
+        means = kmeans_pp_means(data, m, torch.Generator().manual_seed(int(settings.seed)))
         width = min(box.width, box.height) / 8
-        return MixtureEnergy(lo + size * u, widths=width, box=box, device=device)
+        return MixtureEnergy(means, widths=width, box=box, device=device)
     if settings.model == "mlp":
         return MLPModel(box, generator=torch.Generator().manual_seed(int(settings.seed)), device=device)
     raise UserInputError(f"model must be gmm or mlp, got {settings.model!r}")
@@ -131,7 +129,7 @@ class TrainingWorker(LandscapeWorker):
                 data = sample_landscape(self.landscape, int(s.data_size),
                                         torch.Generator().manual_seed(int(s.seed) + 1))
                 target = self.landscape
-            model = initial_model(s, box, gen, device)
+            model = initial_model(s, box, data, device)
             diagnostics = GridDiagnostics(box, target, resolution=MODEL_GRID, device=device)
             self.trainer = Trainer(model, data, cfg, diagnostics, generator=gen)
         tr = self.trainer
