@@ -23,12 +23,12 @@ EBM Explorer: see how energy-based models behave in 2-D. Landscapes, walkers (MH
 HMC), CD / PCD / Jarzynski / score-matching training and diffusion-style generation, every number
 checked against the exact answer computed on a grid. Without a command the desktop app opens."""
 EPILOG = """examples:
-  ebm-explorer                                     open the app (on a machine without a screen: xvfb-run -a ebm-explorer)
-  ebm-explorer sample --landscape double_well      walkers vs the exact density; writes an .npz
-  ebm-explorer sample --formula "-(x**2+y**2)"     formulas may start with a minus sign
+  ebm-explorer                                         open the app (on a machine without a screen: xvfb-run -a ebm-explorer)
+  ebm-explorer sample --landscape double_well          walkers vs the exact density; writes an .npz
+  ebm-explorer sample --formula "-x**2 + x**4 + y**2"  formulas may start with a minus sign
   ebm-explorer train --target gmm --model gmm --method jarzynski
   ebm-explorer generate --landscape gmm --path interpolant --steps 10 --jarzynski
-  ebm-explorer COMMAND --help                      the options of one command, with their defaults
+  ebm-explorer COMMAND --help                          the options of one command, with their defaults
 
 The algorithms and what the tests check them against: docs/algorithms.md."""
 #: options whose value may start with "-" (a formula "-(x**2+y**2)", a point "-1,0.5"): argparse would
@@ -60,9 +60,19 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
+class _TopFormatter(argparse.RawDescriptionHelpFormatter):
+    """Top-level help: command names and their one-line help on one row each."""
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, max_help_position=18, width=100)
+        # argparse measures the command names without the indent it then draws them with, which pushes
+        # every help text of a long name ("landscapes") to the next row: start from the indented width
+        self._action_max_length = 16
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="ebm-explorer", description=DESCRIPTION, epilog=EPILOG,
-                     formatter_class=argparse.RawDescriptionHelpFormatter)
+                     formatter_class=_TopFormatter)
     parser.add_argument("--version", action="version", version=f"ebm-explorer {__version__}")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser, title="commands", metavar="COMMAND")
     for name in COMMAND_MODULES:
