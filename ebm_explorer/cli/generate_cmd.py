@@ -1,7 +1,8 @@
 """``ebm-explorer generate``: walkers from noise to a landscape along a noising path, against the exact rho_t.
 
 The npz holds ``positions`` (N, 2) at the last time, ``log_weights`` (N,) (with ``--jarzynski``),
-``mode_weights`` (M,) (weighted when corrected), ``mode_weights_se`` (M,) (ESS-based),
+``mode_weights`` (M,) (weighted when corrected), ``mode_weights_se`` (M,) (from the weights and the
+resampling genealogy; binomial without weights), ``mode_weights_se_ess`` (M,) (``sqrt(p (1 - p) / ESS)``),
 ``mode_weights_exact`` (M,) (exact basin masses of rho at the last time), ``times`` (S,),
 ``kl_history`` (S,) (the walkers' histogram against rho_t at each recorded time), ``kl_floor`` (S,)
 (its noise floor for exact samples), ``ess_history`` (S,), ``train_loss`` (with ``--score learned``)
@@ -108,6 +109,7 @@ def run(args: argparse.Namespace) -> int:
         result = generate(density, config, score, make_generator(args.seed, device), device)
     arrays.update(
         positions=result.positions, mode_weights=result.mode_weights, mode_weights_se=result.mode_weights_se,
+        mode_weights_se_ess=result.mode_weights_se_ess,
         mode_weights_exact=result.mode_weights_exact, times=result.times, kl_history=result.kl_history,
         kl_floor=result.kl_floor, ess_history=result.ess_history,
     )

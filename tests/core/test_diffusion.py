@@ -72,8 +72,8 @@ def test_formula_landscape_noised_density_is_normalised_and_ends_at_t_min() -> N
     assert np.allclose(w, dens.reference.mode_weights, atol=0.02)
 
 
-def _z(r) -> np.ndarray:
-    return np.abs(r.mode_weights - r.mode_weights_exact) / r.mode_weights_se
+def _z(r, se: str = "mode_weights_se") -> np.ndarray:
+    return np.abs(r.mode_weights - r.mode_weights_exact) / getattr(r, se)
 
 
 def test_reverse_sde_with_exact_score_reaches_the_mode_masses() -> None:
@@ -85,7 +85,8 @@ def test_reverse_sde_with_exact_score_reaches_the_mode_masses() -> None:
 
 def test_ten_step_sde_is_off_and_jarzynski_weights_correct_it() -> None:
     """Interpolant, 10 Euler-Maruyama steps: the plain walkers' masses are off by more than 5 standard
-    errors (measured 7); the Jarzynski-weighted ones sit within 5 ESS-based standard errors."""
+    errors (measured 7); the Jarzynski-weighted ones sit within 5 standard errors, ESS-based and from the
+    resampling genealogy."""
     dens = noised_density(TWO, make_schedule("interpolant"))
     n = 10_000
     plain = generate(dens, GenerateConfig(solver="sde", steps=10, walkers=n, seed=1))
@@ -94,6 +95,7 @@ def test_ten_step_sde_is_off_and_jarzynski_weights_correct_it() -> None:
     for threshold in (0.0, 0.5):  # pure importance sampling, and with ESS-triggered resampling
         cor = generate(dens, GenerateConfig(solver="sde", steps=10, walkers=n, seed=1, jarzynski=True,
                                             resample_threshold=threshold))
+        assert np.all(_z(cor, "mode_weights_se_ess") < 5), (threshold, cor.mode_weights, cor.mode_weights_se_ess)
         assert np.all(_z(cor) < 5), (threshold, cor.mode_weights, cor.mode_weights_se)
         assert (cor.resample_count > 0) == (threshold > 0)
 
@@ -122,6 +124,21 @@ def test_probability_flow_ode_follows_rho_t_at_the_noise_floor() -> None:
     assert len(r.times) == 11 and r.times[0] == 1.0 and r.times[-1] == 0.0
     assert np.all(r.kl_history - r.kl_floor < 5 * np.sqrt(r.kl_floor / n)), r.kl_history - r.kl_floor
     assert np.all(_z(r) < 5)
+
+
+def test_genealogy_standard_error() -> None:
+    """Without resampling it is the delta-method sum_i p_i^2 (f_i - mu)^2; two walkers sharing an ancestor
+    count as one."""
+    from ebm_explorer.core.diffusion.generate import genealogy_standard_errors
+
+    p = np.array([0.1, 0.2, 0.3, 0.4])
+    labels = np.array([0, 1, 0, 1])
+    mu = 0.4
+    se = genealogy_standard_errors(p, labels, np.arange(4), 2)
+    f = (labels == 0).astype(float)
+    assert se[0] == pytest.approx(math.sqrt(np.sum(p**2 * (f - mu) ** 2))) and se[1] == pytest.approx(se[0])
+    shared = genealogy_standard_errors(p, labels, np.array([0, 0, 2, 2]), 2)
+    assert shared[0] == pytest.approx(math.sqrt((0.1 * 0.6 - 0.2 * 0.4) ** 2 + (0.3 * 0.6 - 0.4 * 0.4) ** 2))
 
 
 def test_config_is_validated() -> None:

@@ -37,7 +37,8 @@ from ebm_explorer.core.metrics import expected_kl
 from ebm_explorer.core.training import jarzynski as jz
 from ebm_explorer.core.training.resampling import RESAMPLING_SCHEMES, resample_indices
 
-__all__ = ["SOLVERS", "ScoreFn", "GenerateConfig", "GenerateResult", "exact_score", "generate", "weighted_kl"]
+__all__ = ["SOLVERS", "ScoreFn", "GenerateConfig", "GenerateResult", "exact_score", "generate", "weighted_kl",
+           "genealogy_standard_errors"]
 
 SOLVERS = ("sde", "ode", "annealed-langevin")
 
@@ -98,7 +99,8 @@ class GenerateResult:
     ess_history: np.ndarray  # (S + 1,) ESS / N
     resample_count: int
     mode_weights: np.ndarray  # (M,) weighted walker mass in each target basin
-    mode_weights_se: np.ndarray  # (M,) sqrt(p (1 - p) / ESS), ESS the smallest of the run
+    mode_weights_se: np.ndarray  # (M,) from the weights and the resampling genealogy (binomial when unweighted)
+    mode_weights_se_ess: np.ndarray  # (M,) sqrt(p (1 - p) / ESS), ESS the smallest of the run
     mode_weights_exact: np.ndarray  # (M,) exact basin masses of rho at the last time
     final_time: float
     seconds: float
@@ -148,6 +150,7 @@ class _Walkers:
         if cfg.jarzynski:  # the prior is not exactly rho_T (vp: alpha_T > 0): start weighted
             self.log_w = self.log_rho(t, self.x) - _log_normal(self.x, torch.zeros_like(self.x), s_t * s_t)
         self.resample_count = 0
+        self.ancestors = torch.arange(cfg.walkers, device=device)  # initial walker each one descends from
         self.every = cfg.record_every or max(1, cfg.steps // 100)
         self.step = 0
         self.min_ess = 1.0  # smallest ESS/N seen, before any resampling (for the standard errors)
@@ -186,6 +189,7 @@ class _Walkers:
             return carried
         idx = resample_indices(self.cfg.resampling, self.log_w, self.gen)
         self.x = self.x[idx]
+        self.ancestors = self.ancestors[idx]
         self.log_w = torch.zeros_like(self.log_w)
         self.resample_count += 1
         return tuple(c[idx] for c in carried)
@@ -307,6 +311,11 @@ def generate(density: NoisedDensity, config: GenerateConfig, score: ScoreFn | No
     w.min_ess = min(w.min_ess, jz.ess_fraction(w.log_w))
     ess = w.min_ess * cfg.walkers  # after resampling the final ESS overstates the information: the smallest
     exact = density.mode_weights(final_t)
+    se_ess = np.sqrt(exact * (1 - exact) / max(ess, 1.0))
+    if cfg.jarzynski:
+        se = genealogy_standard_errors(p, labels, w.ancestors.cpu().numpy(), ref.n_modes)
+    else:
+        se = np.sqrt(exact * (1 - exact) / cfg.walkers)
     return GenerateResult(
         positions=w.x.detach().cpu().numpy(),
         log_weights=w.log_w.detach().cpu().numpy(),
@@ -316,11 +325,28 @@ def generate(density: NoisedDensity, config: GenerateConfig, score: ScoreFn | No
         ess_history=np.array(w.ess),
         resample_count=w.resample_count,
         mode_weights=mw,
-        mode_weights_se=np.sqrt(exact * (1 - exact) / max(ess, 1.0)),
+        mode_weights_se=se,
+        mode_weights_se_ess=se_ess,
         mode_weights_exact=exact,
         final_time=final_t,
         seconds=time.perf_counter() - start,
     )
+
+
+def genealogy_standard_errors(p: np.ndarray, labels: np.ndarray, ancestors: np.ndarray, n_modes: int) -> np.ndarray:
+    """Standard errors of the weighted basin masses ``mu_j = sum_i p_i 1[label_i = j]``: with ``A_k`` the
+    walkers descending from initial walker ``k``, ``Var(mu_j) ~ sum_k (sum_{i in A_k} p_i (1[label_i = j] -
+    mu_j))^2`` (Chan and Lai 2013, Lee and Whiteley 2018, large-N form; as for the trainer's log Z).
+    Without resampling it is the usual ``sum_i p_i^2 (f_i - mu)^2``; walkers that share an ancestor
+    after resampling count as one, so resampling's loss of diversity is not hidden."""
+    n = p.shape[0]
+    out = np.zeros(n_modes)
+    for j in range(n_modes):
+        f = (labels == j).astype(np.float64)
+        mu = float(p @ f)
+        per_ancestor = np.bincount(ancestors, weights=p * (f - mu), minlength=n)
+        out[j] = math.sqrt(float(per_ancestor @ per_ancestor))
+    return out
 
 
 def _on_device(fn: ScoreFn, device: torch.device) -> ScoreFn:
