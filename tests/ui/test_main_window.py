@@ -231,11 +231,15 @@ def test_training_run_and_use_learned_energy(qtbot, make_window):
     assert m.mode_weights.shape == m.mode_weights_true.shape == (2,)
     w.metrics.mark_dirty()
     w.metrics.flush()  # a refresh is spread over frames: finish it now
-    for key in ("kl", "fisher", "log_z_est", "log_z_exact", "cross_entropy", "cross_entropy_est"):
+    for key in ("kl", "fisher", "log_z_est", "log_z_exact", "cross_entropy", "cross_entropy_est", "log_z_est_xfit",
+                "cross_entropy_est_xfit"):
         x, y = w.metrics.series(key)
         vals = h[0].series(key)[1]
         assert len(y) > 0
         np.testing.assert_array_equal(y, vals[np.isfinite(vals)])
+    for key in ("log_z_est", "log_z_est_xfit"):  # both estimates carry their standard-error bands
+        _x, lo, hi = w.metrics.band(key)
+        assert len(lo) > 0 and np.all(hi > lo)
     assert len(w.metrics.mode_lines[0][0].getData()[0]) == h[0].n
     w.use_learned_landscape()
     assert w.mode == "sample"
