@@ -283,7 +283,9 @@ def _run_train(scene: Scene, run: RunSpec, steps: int | None, record_every: int 
             row = {"kl": m.kl, "fisher": m.fisher, "cross_entropy": m.cross_entropy,
                    "cross_entropy_est": m.cross_entropy_est, "log_z_exact": m.log_z_exact, "log_z_est": m.log_z_est,
                    "ess_fraction": m.ess_fraction, "resample_count": m.resample_count, "acceptance": m.acceptance,
-                   "energy_gap": m.energy_gap, "nonfinite_walkers": m.nonfinite_walkers}
+                   "energy_gap": m.energy_gap, "nonfinite_walkers": m.nonfinite_walkers, "log_z_se": m.log_z_se,
+                   "log_z_est_xfit": m.log_z_est_xfit, "log_z_se_xfit": m.log_z_se_xfit,
+                   "cross_entropy_est_xfit": m.cross_entropy_est_xfit}
             for j, (w, w_true) in enumerate(zip(m.mode_weights, m.mode_weights_true)):
                 row[f"mode_weight_{j}"] = float(w)
                 row[f"mode_weight_exact_{j}"] = float(w_true)

@@ -64,3 +64,16 @@ def test_bad_input_is_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFixt
     assert main(["run", "42", "--out", str(tmp_path / "o")]) == 2
     assert main(["run", "default", "--out", str(tmp_path / "o"), "--format", "bmp"]) == 2
     assert not (tmp_path / "o").exists()
+
+
+def test_training_scene_records_both_log_z_estimates(tmp_path: Path) -> None:
+    """Scene 1 (CD, PCD, Jarzynski): the Jarzynski run's metrics hold the plain and cross-fitted log Z
+    estimates with their standard errors; CD and PCD have none."""
+    assert main(["run", "1", "--out", str(tmp_path), "--steps", "4", "--format", "npz"]) == 0
+    finite = []
+    for p in sorted(tmp_path.glob("run*_trajectory.npz")):
+        d = np.load(p)
+        keys = ("metric_log_z_est", "metric_log_z_se", "metric_log_z_est_xfit", "metric_log_z_se_xfit",
+                "metric_cross_entropy_est_xfit")
+        finite.append([bool(np.isfinite(d[k][1:]).all()) for k in keys])
+    assert sorted(finite) == [[False] * 5, [False] * 5, [True] * 5]
