@@ -8,10 +8,7 @@ import sys
 
 from ebm_explorer.core.errors import UserInputError
 
-__all__ = ["register", "run", "display_problem", "HEADLESS_COMMANDS"]
-
-#: commands that need no screen
-HEADLESS_COMMANDS = ("landscapes", "sample", "reference", "train", "experiment", "run", "screenshot")
+__all__ = ["register", "run", "display_problem"]
 #: Qt platforms that draw without a display server
 _NO_DISPLAY_PLATFORMS = ("offscreen", "minimal", "vnc", "eglfs", "linuxfb")
 
@@ -27,9 +24,12 @@ def display_problem() -> str | None:
     platform = os.environ.get("QT_QPA_PLATFORM", "").split(":")[0].strip().lower()
     if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or platform in _NO_DISPLAY_PLATFORMS:
         return None
+    from ebm_explorer.cli.main import COMMAND_MODULES
+
+    headless = [m.rsplit(".", 1)[1].removesuffix("_cmd") for m in COMMAND_MODULES if not m.endswith(".gui_cmd")]
     return ("no display here (DISPLAY and WAYLAND_DISPLAY are unset): open the app on a virtual screen with "
             "`xvfb-run -a ebm-explorer`, or use a command that needs no screen: "
-            + ", ".join(HEADLESS_COMMANDS) + " (see `ebm-explorer --help`)")
+            + ", ".join(headless) + " (see `ebm-explorer --help`)")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

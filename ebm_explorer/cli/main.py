@@ -12,7 +12,6 @@ import importlib
 import sys
 
 from ebm_explorer import __version__
-from ebm_explorer.cli.common import positive_int
 from ebm_explorer.core.errors import NumericalError, UserInputError
 from ebm_explorer.core.safe_io import forget_files_read, printable
 from ebm_explorer.core.threads import compute_threads, set_compute_threads
@@ -71,6 +70,10 @@ class _TopFormatter(argparse.RawDescriptionHelpFormatter):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    # imported here, not at the top: importing this module must not import torch (the app's splash
+    # shows before torch loads; see start_splash)
+    from ebm_explorer.cli.common import positive_int
+
     parser = _Parser(prog="ebm-explorer", description=DESCRIPTION, epilog=EPILOG,
                      formatter_class=_TopFormatter)
     parser.add_argument("--version", action="version", version=f"ebm-explorer {__version__}")
@@ -111,12 +114,6 @@ def opens_window(argv: list[str]) -> bool:
 def start_splash(argv: list[str]) -> None:
     """Opening the window: a splash is on screen within a second or two, before torch is imported
     (seconds; see :mod:`ebm_explorer.ui.splash`); the command modules are imported behind it."""
-    if not opens_window(argv):
-        return
-    from ebm_explorer.cli.gui_cmd import display_problem
-
-    if display_problem() is not None:
-        return  # no screen: the gui command says how to run headless
     from ebm_explorer.ui import splash
 
     shown = splash.start()
@@ -127,7 +124,14 @@ def start_splash(argv: list[str]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     argv = join_dash_values(sys.argv[1:] if argv is None else list(argv))
-    start_splash(argv)
+    if opens_window(argv):
+        from ebm_explorer.cli.gui_cmd import display_problem
+
+        problem = display_problem()
+        if problem is not None:  # said at once, before seconds of importing torch
+            print(f"ebm-explorer gui: error: {problem}", file=sys.stderr)
+            return 2
+        start_splash(argv)
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

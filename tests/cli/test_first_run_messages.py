@@ -173,3 +173,15 @@ def test_readme_usage_and_help_agree():
             assert not actions[opt].required, f"README brackets {command} {opt}, but it is required"
         for opt in re.findall(r"--[a-z][a-z-]*", bare_part):
             assert actions[opt].required, f"README shows {command} {opt} as required, but it has a default"
+
+
+def test_the_entry_point_imports_neither_torch_nor_qt():
+    """The app's splash must be on screen before torch loads (seconds): ``cli.main`` may not import it,
+    and a missing display is reported before any heavy import."""
+    import subprocess
+    import sys
+
+    code = ("import sys, ebm_explorer.cli.main; "
+            "print(sorted(m for m in ('torch', 'PySide6', 'pyqtgraph') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and done.stdout.strip() == "[]", done.stdout + done.stderr
