@@ -213,7 +213,7 @@ class GridNoised(NoisedDensity):
         self.reference = reference or compute_reference(target, target.box, resolution)
         ref = self.reference
         self.out_resolution = int(out_resolution)
-        self._mass = ref.density * ref.dx * ref.dy  # [iy, ix], sums to 1
+        self._mass_t = torch.as_tensor(ref.density * ref.dx * ref.dy, dtype=torch.float64)  # [iy, ix], sums to 1
         tau = 2.0 * max(ref.dx, ref.dy)
         self.t_min = _first_time(schedule, tau)
         if self.t_min >= schedule.t_end:
@@ -221,18 +221,19 @@ class GridNoised(NoisedDensity):
                                  f"({tau:.3g}) before t_end = {schedule.t_end}")
         self._cache: dict[float, tuple] = {}
 
-    def _axis_kernel(self, centers: np.ndarray, width: float, out: np.ndarray, a: float, s: float) -> np.ndarray:
+    @staticmethod
+    def _axis_kernel(centers: torch.Tensor, width: float, out: torch.Tensor, a: float, s: float) -> torch.Tensor:
         """``(R_out, R_in)``: density at ``out`` of ``a u + s z`` with ``u`` uniform on each input cell."""
-        from scipy.special import ndtr
-
         lo, hi = centers - width / 2, centers + width / 2
         if a * width > 1e-3 * s:
-            k = (ndtr((out[:, None] - a * lo[None]) / s) - ndtr((out[:, None] - a * hi[None]) / s)) / (a * width)
-        else:  # the cell is a point at this noise: the Gaussian at its centre
-            k = np.exp(-0.5 * ((out[:, None] - a * centers[None]) / s) ** 2) / (s * math.sqrt(2 * math.pi))
-        return k
+            return (torch.special.ndtr((out[:, None] - a * lo[None]) / s)
+                    - torch.special.ndtr((out[:, None] - a * hi[None]) / s)) / (a * width)
+        # the cell is a point at this noise: the Gaussian at its centre
+        return torch.exp(-0.5 * ((out[:, None] - a * centers[None]) / s) ** 2) / (s * math.sqrt(2 * math.pi))
 
     def _grid(self, t: float) -> tuple:
+        """``(box, node x, node y, [log rho, D_x, D_y] (3, n, n))`` at time ``t``, cached. Torch, not numpy,
+        does the products: it follows the caller's thread setting (numpy's BLAS would take every core)."""
         key = round(float(t), 12)
         if key not in self._cache:
             if len(self._cache) > 4096:
@@ -240,22 +241,24 @@ class GridNoised(NoisedDensity):
             ref, sch, n = self.reference, self.schedule, self.out_resolution
             a, s = sch.alpha(t), sch.sigma(t)
             b = self.box(t)
-            ox = np.linspace(b.xmin, b.xmax, n)
-            oy = np.linspace(b.ymin, b.ymax, n)
-            kx = self._axis_kernel(ref.xs, ref.dx, ox, a, s)  # (n, R)
-            ky = self._axis_kernel(ref.ys, ref.dy, oy, a, s)
-            tmp = self._mass @ kx.T  # (R_y, n)
+            f64 = torch.float64
+            ox = torch.linspace(b.xmin, b.xmax, n, dtype=f64)
+            oy = torch.linspace(b.ymin, b.ymax, n, dtype=f64)
+            xs, ys = torch.as_tensor(ref.xs, dtype=f64), torch.as_tensor(ref.ys, dtype=f64)
+            kx = self._axis_kernel(xs, ref.dx, ox, a, s)  # (n, R)
+            ky = self._axis_kernel(ys, ref.dy, oy, a, s)
+            mass = self._mass_t
+            tmp = mass @ kx.T  # (R_y, n)
             rho = ky @ tmp  # (n_y, n_x)
-            num_x = ky @ ((self._mass * ref.xs[None, :]) @ kx.T)
-            num_y = (ky * ref.ys[None, :]) @ tmp
+            num_x = ky @ ((mass * xs[None, :]) @ kx.T)
+            num_y = (ky * ys[None, :]) @ tmp
             tiny = rho <= 1e-300
-            safe = np.where(tiny, 1.0, rho)
+            safe = torch.where(tiny, torch.ones_like(rho), rho)
             mean0 = ref.mean  # far from all mass (underflow) the posterior mean is taken as the prior mean
-            dx_ = np.where(tiny, mean0[0], num_x / safe)
-            dy_ = np.where(tiny, mean0[1], num_y / safe)
-            with np.errstate(divide="ignore"):
-                log_rho = np.log(np.where(tiny, 1e-300, rho))
-            self._cache[key] = (b, ox, oy, torch.as_tensor(np.stack([log_rho, dx_, dy_])))
+            dx_ = torch.where(tiny, torch.full_like(rho, float(mean0[0])), num_x / safe)
+            dy_ = torch.where(tiny, torch.full_like(rho, float(mean0[1])), num_y / safe)
+            log_rho = torch.log(torch.where(tiny, torch.full_like(rho, 1e-300), rho))
+            self._cache[key] = (b, ox.numpy(), oy.numpy(), torch.stack([log_rho, dx_, dy_]))
         return self._cache[key]
 
     def evaluate(self, t: float, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
