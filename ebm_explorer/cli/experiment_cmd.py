@@ -35,8 +35,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "experiment", help="reproduce a paper experiment (mode-weights)",
         description="Reproduce the Gaussian-mixture mode-weight experiment of Carbone et al. (NeurIPS 2023) "
                     "in 2-D: CD, PCD and Jarzynski training on two modes with masses 1/4 and 3/4 "
-                    "(docs/algorithms.md). The full run (10^4 walkers, 8000 iterations, 3 methods) takes "
-                    "about 2-3 minutes per seed on a 2-core CPU; --iterations/--walkers make it shorter.")
+                    "(docs/algorithms.md §5). The full run (10^4 walkers, 8000 iterations, 3 methods) takes "
+                    "minutes per seed: about 2 on 2 idle cores, 15 measured on 2 busy cores (load 18); "
+                    "--iterations and --walkers make it shorter.")
     parser.add_argument("name", choices=["mode-weights"], help="which experiment")
     parser.add_argument("--out", default="experiment_mode_weights", metavar="DIR",
                         help="output folder, created if needed (default: experiment_mode_weights in the current "

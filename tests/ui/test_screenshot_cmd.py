@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 from PySide6 import QtGui
 
 from ebm_explorer.cli import screenshot_cmd
@@ -29,6 +30,7 @@ def test_wait_for_first_steps_sees_every_run_stepping(make_window):
     assert all(s is not None and s.step > 0 for s in w.model.latest)
 
 
+@pytest.mark.slow  # a fresh process imports torch and Qt: 40 s on 2 busy cores
 def test_screenshot_process_exits_cleanly_with_threads_joined(tmp_path):
     """A real process: exit status 0 and no "QThread: Destroyed while thread is still running" abort."""
     out = tmp_path / "shot.png"
