@@ -21,7 +21,7 @@ def test_every_computing_command_takes_threads() -> None:
     sub = next(a for a in parser._actions if a.dest == "command")
     for name in THREADED_COMMANDS:
         assert any("--threads" in a.option_strings for a in sub.choices[name]._actions), name
-    assert set(THREADED_COMMANDS) == {"sample", "reference", "train", "experiment", "run"}
+    assert set(THREADED_COMMANDS) == {"sample", "reference", "train", "generate", "experiment", "run"}
 
 
 def test_default_and_override(tmp_path, restore_threads) -> None:
