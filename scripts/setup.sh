@@ -10,10 +10,11 @@ if [ "${EBM_SKIP_APT:-0}" != 1 ] && command -v apt-get >/dev/null 2>&1; then
     if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
     export DEBIAN_FRONTEND=noninteractive
     $SUDO apt-get update -qq
-    # Qt's xcb platform + Mesa OpenGL (the 3-D view) + Xvfb for headless GUI tests;
+    # Qt's xcb platform + Mesa OpenGL (the 3-D view) + Xvfb for headless GUI tests; openbox, xdotool and
+    # ImageMagick for the real-window tests (tests/realwindow: a window manager, real input, X screenshots);
     # g++ and the Python headers for torch.compile's C++ backend (`sample --compile`).
     $SUDO apt-get install -y -qq --no-install-recommends \
-        python3-venv python3-dev g++ xvfb xauth libgl1 libgl1-mesa-dri libegl1 libglib2.0-0 libfontconfig1 \
+        python3-venv python3-dev g++ xvfb xauth openbox xdotool imagemagick x11-utils libgl1 libgl1-mesa-dri libegl1 libglib2.0-0 libfontconfig1 \
         libdbus-1-3 libxkbcommon0 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-image0 \
         libxcb-keysyms1 libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 \
         libxcb-xkb1 libxcb-xfixes0 libx11-xcb1 >/dev/null

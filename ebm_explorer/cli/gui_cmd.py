@@ -66,6 +66,9 @@ def run(args: argparse.Namespace) -> int:
         window.run()  # the scene was refused (the banner says why): the app runs on its default scene
     if getattr(args, "presenter", False):
         window.presenter.set_enabled(True)
+    from ebm_explorer.ui.probe import install_probe
+
+    probe = install_probe(window)  # noqa: F841 - tests of the real window only (EBM_EXPLORER_PROBE)
     try:
         return int(app.exec())
     finally:

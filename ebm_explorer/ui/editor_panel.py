@@ -28,6 +28,7 @@ from ebm_explorer.core.landscapes import (
     list_presets,
     make_landscape,
 )
+from ebm_explorer.core.normalisable import sampling_problem
 from ebm_explorer.core.types import Box
 from ebm_explorer.workers.jobs import thumbnail_job
 
@@ -137,10 +138,6 @@ class EditorPanel(QtWidgets.QWidget):
         self._commit_timer.setSingleShot(True)
         self._commit_timer.setInterval(120)
         self._commit_timer.timeout.connect(self.commit_grid)
-        self._formula_timer = QtCore.QTimer(self)
-        self._formula_timer.setSingleShot(True)
-        self._formula_timer.setInterval(350)
-        self._formula_timer.timeout.connect(self._apply_formula)
         self.brush = BrushHandler(self)
         self.mixture = MixtureHandler(self)
 
@@ -196,15 +193,16 @@ class EditorPanel(QtWidgets.QWidget):
         examples.addItem("Examples…")
         for ex in FORMULA_EXAMPLES:
             examples.addItem(ex)
-        examples.activated.connect(lambda i: self.formula.setText(examples.itemText(i)) if i > 0 else None)
+        examples.activated.connect(lambda i: self._use_example(examples.itemText(i)) if i > 0 else None)
         lay.addWidget(examples)
         help_ = QtWidgets.QLabel("Operators + - * / **, functions sin cos exp log sqrt abs tanh …, "
-                                 "variables x and y. Checked as you type.")
+                                 "variables x and y. Checked as you type, applied on Enter.")
         help_.setWordWrap(True)
         help_.setStyleSheet("color: gray")
         lay.addWidget(help_)
         lay.addStretch(1)
         self.formula.textChanged.connect(self._formula_edited)
+        self.formula.returnPressed.connect(self._apply_formula)  # never while typing: half a formula is not one
         self.tabs.addTab(page, "Formula")
 
     def _build_grid(self) -> None:
@@ -395,11 +393,11 @@ class EditorPanel(QtWidgets.QWidget):
         ok, message = self.validate_formula(text)
         self.formula.setStyleSheet("" if ok else "QLineEdit { border: 2px solid #e63946; }")
         self.formula_status.setStyleSheet("color: #38b000" if ok else "color: #e63946")
-        self.formula_status.setText(message)
-        if ok:
-            self._formula_timer.start()
-        else:
-            self._formula_timer.stop()
+        self.formula_status.setText(message + ("  (Enter applies it)" if ok else ""))
+
+    def _use_example(self, text: str) -> None:
+        self.formula.setText(text)
+        self._apply_formula()
 
     def validate_formula(self, text: str) -> tuple[bool, str]:
         """(valid, message); the message of an invalid formula points at the column with a caret."""
@@ -414,9 +412,21 @@ class EditorPanel(QtWidgets.QWidget):
         return True, "✓ valid formula"
 
     def _apply_formula(self) -> None:
-        if self.validate_formula(self.formula.text())[0]:
-            self.source = "formula"
-            self.rebuild()
+        """Enter: the formula replaces the landscape only when it is valid and ``exp(-U)`` can be sampled
+        on the box; otherwise the reason is shown and the walkers never see it."""
+        text = self.formula.text()
+        ok, _message = self.validate_formula(text)
+        if not ok:
+            return
+        problem = sampling_problem(FormulaLandscape(text, self.box()), self.box())
+        if problem is not None:
+            self.formula.setStyleSheet("QLineEdit { border: 2px solid #e63946; }")
+            self.formula_status.setStyleSheet("color: #e63946")
+            self.formula_status.setText(f"not applied: {problem}")
+            return
+        self.formula_status.setText("✓ applied")
+        self.source = "formula"
+        self.rebuild()
 
     # ---- grid drawing --------------------------------------------------------------------
     def set_current_energy_source(self, fn: Any) -> None:

@@ -153,6 +153,7 @@ class LandscapeView(pg.GraphicsLayoutWidget):
     """Main plot with marginals on top and right and a colour bar; one per run in compare mode."""
 
     hovered = QtCore.Signal(str)  # "x = .., y = .., U = .., p = .."
+    box_changed = QtCore.Signal()  # a landscape with another box arrived (the compare grid re-arranges)
 
     def __init__(self, parent: QtWidgets.QWidget | None = None, marginals: bool = True,
                  colour: str = RUN_COLOURS[0], title: str = "") -> None:
@@ -163,6 +164,8 @@ class LandscapeView(pg.GraphicsLayoutWidget):
         self._vb = _EditViewBox()
         self.plot = pg.PlotItem(viewBox=self._vb, title=title or None)
         self.plot.setMenuEnabled(False)
+        self.plot.hideButtons()  # no auto-range "A": the view is framed on the box, never on the walkers
+        self._vb.disableAutoRange()
         self.top = self.right = None
         if marginals:
             self.top = pg.PlotItem()
@@ -287,7 +290,8 @@ class LandscapeView(pg.GraphicsLayoutWidget):
             self._box = b
             self._fit_passes = 0
             self._fit_layout()
-            self.plot.setRange(xRange=(b.xmin, b.xmax), yRange=(b.ymin, b.ymax), padding=0.02)
+            self.frame_box()
+            self.box_changed.emit()
         if self.top is not None:
             # fixed marginal ranges (the exact marginal with head room): no axis re-layout per frame
             r = ref.reference
@@ -456,11 +460,23 @@ class LandscapeView(pg.GraphicsLayoutWidget):
         self.image.setImage(hist, autoLevels=False)
 
     # ---- layout: the plot takes the box's shape ------------------------------------------
+    def frame_box(self) -> None:
+        """Show the whole box (2 % margin), nothing else: on every new box, resize and show."""
+        b = self._box
+        if b is not None:
+            self._vb.setRange(xRange=(b.xmin, b.xmax), yRange=(b.ymin, b.ymax), padding=0.02)
+
     def resizeEvent(self, event: QtGui.QResizeEvent) -> None:
         super().resizeEvent(event)
         if hasattr(self, "_fit_timer"):  # pyqtgraph resizes once inside its own __init__
             self._fit_passes = 0
             self._fit_timer.start(0)  # after Qt has laid the items out at the new size
+
+    def showEvent(self, event: QtGui.QShowEvent) -> None:
+        super().showEvent(event)
+        if hasattr(self, "_fit_timer"):
+            self._fit_passes = 0
+            self._fit_timer.start(0)
 
     def _fit_layout(self) -> None:
         """Pad the layout so that the view box has the box's aspect ratio (no wasted area around the box).
@@ -477,8 +493,8 @@ class LandscapeView(pg.GraphicsLayoutWidget):
             vb = self._vb.size()
             vw, vh = float(vb.width()), float(vb.height())
             base = 2.0
-            left, _top, _right, bottom = lay.getContentsMargins()
-            extra_x, extra_y = max(left - base, 0.0), max(bottom - base, 0.0) / 2
+            left, top, _right, _bottom = lay.getContentsMargins()
+            extra_x, extra_y = max(left - base, 0.0), max(top - base, 0.0)
             full_w, full_h = vw + 2 * extra_x, vh + 2 * extra_y  # the view box without any padding
             if full_w < 60 or full_h < 60:
                 return
@@ -486,11 +502,12 @@ class LandscapeView(pg.GraphicsLayoutWidget):
             new_x = min(max((full_w - full_h * ratio) / 2, 0.0), (full_w - 50) / 2)
             new_y = min(max((full_h - full_w / ratio) / 2, 0.0), (full_h - 50) / 2)
             if abs(new_x - extra_x) < 1.5 and abs(new_y - extra_y) < 1.5:
+                self.frame_box()  # the layout is final: the range follows the view box's size
                 return
-            # centred across, top-aligned down: when the widget's height changes (a banner above it
-            # appears) the plot stays where it is under the mouse, with the same scale
-            self.ci.setContentsMargins(base + new_x, base, base + new_x, base + 2 * new_y)
+            # centred both ways: a wide box in a tall column sits in the middle, not under a blank half
+            self.ci.setContentsMargins(base + new_x, base + new_y, base + new_x, base + new_y)
             lay.activate()
+            self.frame_box()
             # axis labels may change width with the new range: check again, a few passes at most
             self._fit_passes += 1
             if self._fit_passes < 4:

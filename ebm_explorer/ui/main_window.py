@@ -12,12 +12,14 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from ebm_explorer.core.errors import UserInputError
 from ebm_explorer.core.landscapes import GaussianMixture, GridLandscape
 from ebm_explorer.ui.app_model import AppModel, RunSpec
+from ebm_explorer.ui.compare_grid import CompareGrid
 from ebm_explorer.ui.draw_loop import DrawLoop
 from ebm_explorer.ui.editor_panel import EditorPanel
 from ebm_explorer.ui.landscape_view import RUN_COLOURS, LandscapeView
 from ebm_explorer.ui.metrics_panel import MAX_RUNS, MetricsPanel
 from ebm_explorer.ui.export_actions import ExportController
 from ebm_explorer.ui.gui_thread_gc import collect_in_gui_thread
+from ebm_explorer.ui.key_guard import EditorKeyGuard
 from ebm_explorer.ui.panels import ComparePanel, SamplerPanel, TrainingPanel
 from ebm_explorer.ui.presenter import PresenterMode
 from ebm_explorer.ui.autosave import AutosaveController
@@ -81,19 +83,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self.views: list[LandscapeView] = [LandscapeView(colour=RUN_COLOURS[0])]
         sl.addWidget(self.views[0])
         self.stack.addWidget(single)
-        grid_page = QtWidgets.QWidget()
-        gl_ = QtWidgets.QGridLayout(grid_page)
-        gl_.setContentsMargins(0, 0, 0, 0)
-        gl_.setSpacing(2)
         self.compare_views: list[LandscapeView] = []
         for i in range(MAX_RUNS):
-            v = LandscapeView(marginals=False, colour=RUN_COLOURS[i], title=f"run {i + 1}")
-            if i:
-                v.plot.setXLink(self.compare_views[0].plot)
-                v.plot.setYLink(self.compare_views[0].plot)
-            self.compare_views.append(v)
-            gl_.addWidget(v, i // 2, i % 2)
-        self.stack.addWidget(grid_page)
+            self.compare_views.append(LandscapeView(marginals=False, colour=RUN_COLOURS[i], title=f"run {i + 1}"))
+        self.stack.addWidget(CompareGrid(self.compare_views))
         self.surface: SurfaceView | None = None
         self.gl_reason = gl_unavailable_reason()
         self.surface_page = QtWidgets.QWidget()
@@ -175,6 +168,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.draw_loop.add(self.metrics)
         self.draw_loop.frame_drawn.connect(self._update_status)
         self._update_handler()
+        self.key_guard = EditorKeyGuard(self)  # typing into a field or a table cell never triggers a shortcut
         # scenes (File/Scenes menus), presenter mode (F11) and export/recording (File > Export)
         self.scenes = SceneController(self)
         self.presenter = PresenterMode(self)

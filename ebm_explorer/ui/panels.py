@@ -16,7 +16,7 @@ from ebm_explorer.core.limits import RANGES
 from ebm_explorer.core.samplers import MAX_LEAPFROG_STEPS
 from ebm_explorer.workers.sampling_worker import SamplingConfig
 from ebm_explorer.workers.training_worker import TrainingSettings
-from ebm_explorer.ui.fields import SeedField
+from ebm_explorer.ui.fields import FloatSpin, IntSpin, SeedField
 
 __all__ = ["SamplerPanel", "TrainingPanel", "ComparePanel", "SAMPLER_NAMES", "METHOD_NAMES", "log_spin"]
 
@@ -24,9 +24,9 @@ SAMPLER_NAMES = {"mh": "Random-walk MH", "ula": "ULA (unadjusted Langevin)", "ma
 METHOD_NAMES = {"cd": "CD-k", "pcd": "PCD", "jarzynski": "Jarzynski"}
 
 
-def log_spin(lo: float, hi: float, value: float, decimals: int = 4) -> QtWidgets.QDoubleSpinBox:
-    """A spin box whose arrows multiply/divide (step sizes and learning rates span decades)."""
-    spin = QtWidgets.QDoubleSpinBox()
+def log_spin(lo: float, hi: float, value: float, decimals: int = 4, name: str = "Value") -> QtWidgets.QDoubleSpinBox:
+    """A spin box whose arrows multiply/divide (step sizes and learning rates span decades); reads 1e-3."""
+    spin = FloatSpin(name)
     spin.setDecimals(decimals)
     spin.setRange(lo, hi)
     spin.setValue(value)
@@ -35,8 +35,9 @@ def log_spin(lo: float, hi: float, value: float, decimals: int = 4) -> QtWidgets
     return spin
 
 
-def _int_spin(lo: int, hi: int, value: int) -> QtWidgets.QSpinBox:
-    spin = QtWidgets.QSpinBox()
+def _int_spin(lo: int, hi: int, value: int, name: str) -> QtWidgets.QSpinBox:
+    """An integer field that reads 1e4, 10000, 10,000 and 10k; out of range gets a message (ui.fields)."""
+    spin = IntSpin(name)
     spin.setRange(lo, hi)
     spin.setValue(value)
     spin.setKeyboardTracking(False)
@@ -74,16 +75,16 @@ class SamplerPanel(QtWidgets.QWidget):
         self._point = config.init_point
         form = QtWidgets.QFormLayout(self)
         self.algorithm = _combo(SAMPLER_NAMES, config.sampler)
-        self.step_size = log_spin(1e-4, 10.0, config.step_size)
+        self.step_size = log_spin(1e-4, 10.0, config.step_size, name="Step size")
         self.step_size.setToolTip("MH: proposal std; ULA/MALA: h (x' = x - h grad U + sqrt(2h) xi); HMC: leapfrog eps")
-        self.leapfrog = _int_spin(1, MAX_LEAPFROG_STEPS, config.leapfrog_steps)
-        self.walkers = _int_spin(1, RANGES["walkers"][1], config.n_walkers)
+        self.leapfrog = _int_spin(1, MAX_LEAPFROG_STEPS, config.leapfrog_steps, "Leapfrog steps")
+        self.walkers = _int_spin(1, RANGES["walkers"][1], config.n_walkers, "Walkers")
         self.walkers.setSingleStep(1000)
         self.init = _combo({"gaussian": "Gaussian in the box", "uniform": "Uniform in the box",
                             "point": "At the clicked point"}, config.init)
         self.seed = SeedField(config.seed)
         self.device = _combo(_devices(), config.device)
-        self.steps_per_frame = _int_spin(1, 10_000, config.steps_per_frame)
+        self.steps_per_frame = _int_spin(1, 10_000, config.steps_per_frame, "Steps per frame")
         self.steps_per_frame.setToolTip("Sampler steps between two looks at the controls (and between snapshots)")
         self.blowup = _combo(BLOWUP_RULES, config.blowup_rule)
         self.blowup.setToolTip("Walkers whose position, energy or gradient becomes NaN/inf (or that diverge far "
@@ -174,23 +175,23 @@ class TrainingPanel(QtWidgets.QWidget):
         file_row = QtWidgets.QHBoxLayout()
         file_row.addWidget(self.data_file)
         file_row.addWidget(browse)
-        self.data_size = _int_spin(10, 1_000_000, settings.data_size)
+        self.data_size = _int_spin(10, 1_000_000, settings.data_size, "Data points")
         self.model = _combo({"gmm": "Gaussian mixture", "mlp": "MLP energy"}, settings.model)
-        self.components = _int_spin(1, 32, settings.components)
+        self.components = _int_spin(1, 32, settings.components, "Components")
         self.method = _combo(METHOD_NAMES, settings.method)
         self.kernel = _combo({"ula": "ULA", "mala": "MALA", "hmc": "HMC"}, settings.kernel)
-        self.cd_steps = _int_spin(1, 1000, settings.cd_steps)
-        self.step_size = log_spin(1e-4, 5.0, settings.step_size)
-        self.lr = log_spin(1e-5, 10.0, settings.lr, decimals=5)
+        self.cd_steps = _int_spin(1, 1000, settings.cd_steps, "CD steps")
+        self.step_size = log_spin(1e-4, 5.0, settings.step_size, name="Step size")
+        self.lr = log_spin(1e-5, 10.0, settings.lr, decimals=5, name="Learning rate")
         self.optimizer = _combo({"adam": "Adam", "sgd": "SGD"}, settings.optimizer)
-        self.walkers = _int_spin(10, RANGES["walkers"][1], settings.walkers)
+        self.walkers = _int_spin(10, RANGES["walkers"][1], settings.walkers, "Walkers")
         self.threshold = QtWidgets.QDoubleSpinBox()
         self.threshold.setRange(0.0, 1.0)
         self.threshold.setSingleStep(0.05)
         self.threshold.setValue(settings.resample_threshold)
         self.threshold.setToolTip("Jarzynski: resample when ESS/N falls below this")
         self.resampling = _combo({"systematic": "systematic", "multinomial": "multinomial"}, settings.resampling)
-        self.iterations = _int_spin(0, 10_000_000, settings.iterations)
+        self.iterations = _int_spin(0, 10_000_000, settings.iterations, "Iterations")
         self.iterations.setSpecialValueText("until paused")
         self.seed = SeedField(settings.seed)
         self.device = _combo(_devices(), settings.device)
@@ -261,7 +262,7 @@ class ComparePanel(QtWidgets.QWidget):
         lay = QtWidgets.QVBoxLayout(self)
         top = QtWidgets.QHBoxLayout()
         top.addWidget(QtWidgets.QLabel("Runs"))
-        self.count = _int_spin(2, 4, 2)
+        self.count = _int_spin(2, 4, 2, "Runs")
         top.addWidget(self.count)
         top.addStretch(1)
         lay.addLayout(top)
@@ -272,7 +273,7 @@ class ComparePanel(QtWidgets.QWidget):
         defaults = [("ula", 0.2), ("mala", 0.2), ("hmc", 0.2), ("mh", 0.5)]
         for i, (kind, h) in enumerate(defaults):
             combo = _combo(self.CHOICES, kind)
-            spin = log_spin(1e-4, 10.0, h)
+            spin = log_spin(1e-4, 10.0, h, name="Step size")
             grid.addWidget(QtWidgets.QLabel(f"{i + 1}"), i + 1, 0)
             grid.addWidget(combo, i + 1, 1)
             grid.addWidget(spin, i + 1, 2)

@@ -36,7 +36,7 @@ class PresenterMode(QtCore.QObject):
         self.theme = "dark"
         self._saved: dict[str, Any] = {}
         self._pens: dict[int, tuple[Any, Any]] = {}  # id(item) -> (item, original pen or size)
-        self._titles: dict[int, tuple[Any, str, str | None]] = {}
+        self._titles: dict[int, tuple[Any, str | None]] = {}
 
         self.banner = QtWidgets.QWidget()
         self.banner.setObjectName("presenter_banner")
@@ -107,9 +107,10 @@ class PresenterMode(QtCore.QObject):
                 ax.setTickFont(font)
                 ax.label.setFont(font)
             key = id(plot)
-            if key not in self._titles:
-                self._titles[key] = (plot, plot.titleLabel.text, plot.titleLabel.opts.get("size"))
-            _p, text, size = self._titles[key]
+            if key not in self._titles:  # the original size only: the text follows the runs and scenes
+                self._titles[key] = (plot, plot.titleLabel.opts.get("size"))
+            _p, size = self._titles[key]
+            text = plot.titleLabel.text
             if text:
                 plot.titleLabel.setText(text, size=TITLE_PT if big else size, color=fg)
             for item in plot.listDataItems():

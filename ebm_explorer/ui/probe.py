@@ -1,0 +1,143 @@
+"""An opt-in window of the app's state for tests that drive the real window from outside (tests/realwindow).
+
+With ``EBM_EXPLORER_PROBE=PATH`` set, the app writes a small JSON file at PATH a few times a second
+(every 200 ms): the view ranges and boxes of the visible landscape views, the focused widget,
+the panel titles and legends, the walker count, the formula state, the scene and presenter state. The
+test reads it and waits on conditions instead of guessing with sleeps. Without the variable nothing
+is installed. The file is replaced atomically (written beside it, then renamed), so a reader never
+sees half of it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from PySide6 import QtCore, QtWidgets
+
+__all__ = ["PROBE_ENV", "install_probe", "window_state"]
+
+PROBE_ENV = "EBM_EXPLORER_PROBE"
+INTERVAL_MS = 200
+
+
+def _view_state(v: Any) -> dict[str, Any]:
+    (x0, x1), (y0, y1) = v.plot.getViewBox().viewRange()
+    box = v._box
+    return {"visible": v.isVisible(), "size": [v.width(), v.height()],
+            "view": [x0, x1, y0, y1],
+            "box": None if box is None else [box.xmin, box.xmax, box.ymin, box.ymax],
+            "plot_size": [v.plot.getViewBox().width(), v.plot.getViewBox().height()],
+            "plot_pos_in_widget": _item_rect(v, v.plot.getViewBox()),
+            "colorbar_in_widget": _item_rect(v, v.colorbar),
+            "title": v.plot.titleLabel.text}
+
+
+def _item_rect(view: Any, item: Any) -> list[float]:
+    """The item's rectangle in the widget's pixels [left, top, right, bottom]."""
+    r = view.mapFromScene(item.sceneBoundingRect()).boundingRect()
+    return [r.left(), r.top(), r.right(), r.bottom()]
+
+
+def _global(widget: QtWidgets.QWidget, rect: QtCore.QRect | None = None) -> list[int] | None:
+    """[x, y, width, height] of a widget (or a rectangle in it) on the screen; None when hidden."""
+    if not widget.isVisible():
+        return None
+    r = widget.rect() if rect is None else rect
+    p = widget.mapToGlobal(r.topLeft())
+    return [p.x(), p.y(), r.width(), r.height()]
+
+
+def _targets(w: Any) -> dict[str, Any]:
+    """Where a test clicks: the dock's tabs, the editor's tabs, a few fields, the mixture table's first cell."""
+    out: dict[str, Any] = {}
+    for prefix, tabs in (("tab", w.tabs), ("editor_tab", w.editor.tabs)):
+        bar = tabs.tabBar()
+        for i in range(bar.count()):
+            out[f"{prefix}:{bar.tabText(i)}"] = _global(bar, bar.tabRect(i))
+    out["view"] = _global(w.views[0])
+    out["walkers"] = _global(w.sampler_panel.walkers)
+    out["formula"] = _global(w.editor.formula)
+    table = w.editor.table
+    if table.rowCount() and table.item(0, 0) is not None:
+        out["mix_cell"] = _global(table.viewport(), table.visualItemRect(table.item(0, 0)))
+    return out
+
+
+def window_state(w: Any) -> dict[str, Any]:
+    """What the real-window tests assert on (plain JSON values only)."""
+    focus = QtWidgets.QApplication.focusWidget()
+    snaps = [s for s in w.model.latest if s is not None]
+    scene = w.scenes.scene
+    sp = w.sampler_panel
+    dock = w.findChild(QtWidgets.QDockWidget, "controls_dock")
+    scrolls = [w.tabs.widget(i) for i in range(w.tabs.count())]
+    return {
+        "pid": os.getpid(),
+        "window": [w.x(), w.y(), w.width(), w.height()],
+        "fullscreen": w.isFullScreen(),
+        "presenter": w.presenter.active,
+        "presenter_title": w.presenter.title_label.text() if w.presenter.active else None,
+        "scene": None if scene is None else scene.title,
+        "focus": None if focus is None else {"class": type(focus).__name__, "name": focus.objectName()},
+        "views": [_view_state(v) for v in w.all_views() if v.isVisible()],
+        "panel_titles": {k: p.titleLabel.text for k, p in w.metrics.plots.items() if p.isVisible()},
+        "legend": w.metrics.legend.text(),
+        "run_labels": [s.label for s in w.specs()],
+        "walkers_field": sp.walkers.value(),
+        "walkers_text": sp.walkers.text(),
+        "n_walkers": [s.n_walkers for s in snaps],
+        "running": w.model.any_running,
+        "step": [int(s.step) for s in snaps],
+        "landscape": type(w.model.landscape).__name__ if w.model.landscape is not None else None,
+        "formula_text": w.editor.formula.text(),
+        "formula_status": w.editor.formula_status.text(),
+        "landscape_expr": getattr(w.model.landscape, "expr", None),
+        "editor_source": w.editor.source,
+        "banner": w.error_banner.text() if w.error_banner.isVisible() else "",
+        "targets": _targets(w),
+        "dock": None if dock is None else {
+            "visible": dock.isVisible(), "width": dock.width(),
+            "hscroll": [s.horizontalScrollBar().isVisible() for s in scrolls if hasattr(s, "horizontalScrollBar")],
+            "tabs_elided": _tabs_clipped(w.tabs)},
+    }
+
+
+def _tabs_clipped(tabs: QtWidgets.QTabWidget) -> bool:
+    """True when a tab label is cut (scroll buttons shown or a tab narrower than its text)."""
+    bar = tabs.tabBar()
+    fm = bar.fontMetrics()
+    for i in range(bar.count()):
+        if bar.tabRect(i).width() < fm.horizontalAdvance(bar.tabText(i)) + 8:
+            return True
+        if not bar.rect().contains(bar.tabRect(i)):
+            return True
+    return False
+
+
+class _Probe(QtCore.QObject):
+    def __init__(self, window: Any, path: str) -> None:
+        super().__init__(window)
+        self.window, self.path = window, path
+        self.timer = QtCore.QTimer(self)
+        self.timer.timeout.connect(self.write)
+        self.timer.start(INTERVAL_MS)
+
+    def write(self) -> None:
+        try:
+            state = window_state(self.window)
+        except RuntimeError:  # a widget deleted while the window closes
+            return
+        tmp = f"{self.path}.tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(state, f)
+        os.replace(tmp, self.path)
+
+
+def install_probe(window: Any) -> QtCore.QObject | None:
+    """Start writing the state file when ``EBM_EXPLORER_PROBE`` names one (tests only); else nothing."""
+    path = os.environ.get(PROBE_ENV)
+    if not path:
+        return None
+    return _Probe(window, path)
