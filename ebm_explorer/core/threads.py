@@ -1,9 +1,9 @@
 """How many intra-op torch threads a computation uses: one rule for the app's runs and headless commands.
 
-Measured (bench/bench_threads.py, results in bench/results/threads_*.json and docs/performance notes
-of issue 18): on a busy 2-core machine torch's default (one thread per core) made ``train`` 15x and a
-ULA ``sample`` 50x slower than one thread, because every parallel op waits for a thread that another
-process has descheduled; on 16 idle cores extra threads pay off only for very large walker counts.
+Measured (bench/bench_threads.py, bench/results/threads_cpu.json) on 2 cores loaded by other work
+(load average 11-19): torch's default of one thread per core made typical ``sample`` and ``train``
+jobs 2.1-6.4x slower than one thread (a ``reference`` at 1024^2 1.2x), because every parallel op waits
+for a thread that another process has descheduled. 16-core machines were not available to measure.
 The rule: every core but one, which is left to the UI thread in the app and to the rest of the
 machine (and the Python thread feeding torch) in a headless command. On 1 or 2 cores that is one thread.
 """
