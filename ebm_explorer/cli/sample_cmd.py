@@ -66,9 +66,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--resolution", type=ranged_int("resolution"), default=256, metavar="R",
                    help="grid of the exact reference, R x R cells (default 256)")
     p.add_argument("--compile", action="store_true",
-                   help="fuse each step with torch.compile: the first step compiles (tens of seconds on a "
-                        "small CPU), later steps run 2-6x faster on CPU, same random draws; pays off for "
-                        "long runs (default: off)")
+                   help="fuse each step with torch.compile: the first step compiles (15 s or more on a "
+                        "2-core CPU), later steps run 2-6x faster on CPU, same random draws; pays off for "
+                        "long runs only (default: off)")
     add_tempered_args(p)
     add_device_seed_args(p)
     p.add_argument("--out", metavar="FILE.npz",
