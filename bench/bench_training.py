@@ -25,7 +25,8 @@ from ebm_explorer.core.training.diagnostics import GridDiagnostics
 from ebm_explorer.core.training.experiment import ModeWeightSettings, mode_weight_target
 from ebm_explorer.core.training.data import sample_mixture
 from ebm_explorer.core.training.models import MixtureEnergy
-from ebm_explorer.core.training.trainer import TrainConfig, Trainer
+from ebm_explorer.core.run_settings import TrainSettings
+from ebm_explorer.core.training.trainer import Trainer
 
 
 #: our method names and the authors' ``algo`` codes in GMM.py
@@ -125,11 +126,11 @@ def ours(method: str, n_iter: int, n_walk: int, device: torch.device, with_grid:
     model = MixtureEnergy([[-0.1, 0.0], [0.1, 0.0]], learn_widths=False, freeze_first_z=True, box=target.box,
                           device=device)
     f = 10.0 if method == "cd" else 1.0
-    cfg = TrainConfig(method=method, walkers=n_walk, step_size=0.1, lr=0.0025 * f,
-                      group_lr=(("means", 0.0025 * f), ("z", 0.0125 * f)), cd_reset=4 if method == "cd" else 1,
-                      resample_threshold=1 / 1.2, resampling="multinomial", stratified_init=True)
+    cfg = TrainSettings(method=method, walkers=n_walk, step_size=0.1, lr=0.0025 * f,
+                        cd_reset=4 if method == "cd" else 1, resample_threshold=1 / 1.2, resample_scheme="multinomial")
     diag = GridDiagnostics(target.box, target, 128, device=device) if with_grid else None
-    trainer = Trainer(model, data, cfg, diag, generator=gen)
+    trainer = Trainer(model, data, cfg, diag, generator=gen, stratified_init=True,
+                      group_lr=(("means", 0.0025 * f), ("z", 0.0125 * f)))
     for _ in range(5):  # warm-up
         trainer.step()
     _sync(device)

@@ -29,7 +29,7 @@ import torch
 
 from ebm_explorer.core.devices import make_generator
 from ebm_explorer.core.landscapes import GaussianMixture
-from ebm_explorer.core.training import GridDiagnostics, MixtureEnergy, TrainConfig, Trainer
+from ebm_explorer.core.training import GridDiagnostics, MixtureEnergy, Trainer, TrainSettings
 from ebm_explorer.core.training.data import sample_mixture
 from ebm_explorer.core.types import Box
 
@@ -68,9 +68,10 @@ def three_mode_run(walkers: int, kernel: str, seed: int, iterations: int, lr: fl
     init = torch.tensor(MEANS, dtype=torch.float64) + 0.5 * torch.randn(
         (3, 2), generator=make_generator(1000 + seed), dtype=torch.float64)
     model = MixtureEnergy(init, widths=1.0, box=target.box)
-    cfg = TrainConfig(method="jarzynski", kernel=kernel, walkers=walkers, step_size=STEP_SIZE[kernel],
-                      leapfrog_steps=5, optimizer="sgd", lr=lr, seed=seed, diagnostics_every=iterations)
-    trainer = Trainer(model, data, cfg, GridDiagnostics(target.box, target, 64), generator=gen)
+    cfg = TrainSettings(method="jarzynski", kernel=kernel, walkers=walkers, step_size=STEP_SIZE[kernel],
+                        leapfrog_steps=5, optimizer="sgd", lr=lr, means_lr_scale=1.0, seed=seed)
+    trainer = Trainer(model, data, cfg, GridDiagnostics(target.box, target, 64), generator=gen,
+                      diagnostics_every=iterations)
     predicted = 0.0
     for _ in range(iterations):
         predicted -= lr * gradient_error_variance(trainer)

@@ -36,10 +36,14 @@ from ebm_explorer.core.errors import UserInputError
 from ebm_explorer.core.mcmc_diagnostics import ess_bulk, split_rhat
 from ebm_explorer.core.metrics import walker_metrics
 from ebm_explorer.core.reference import compute_reference
-from ebm_explorer.core.samplers import SAMPLERS, SamplerParams, get_sampler, initial_positions, run_chain
+from ebm_explorer.core.run_settings import SampleSettings
+from ebm_explorer.core.samplers import SAMPLERS, get_sampler, initial_positions, run_chain
 
 #: walkers whose energy trace feeds split R-hat / bulk ESS (a subset keeps it cheap for 1e6 walkers)
 TRACED_CHAINS = 64
+#: the one set of defaults (scene files and the sampler panel start from the same); the command keeps its
+#: own documented start (10,000 walkers, uniform in the box) for a quick look at the whole box
+D = SampleSettings()
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -48,17 +52,18 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "density computed on a grid (energy, histogram TV/KL, R-hat, mode weights) "
                                    "and save everything to an .npz file.")
     add_landscape_args(p)
-    p.add_argument("--sampler", choices=[*sorted(SAMPLERS), *TEMPERED_SAMPLERS], default="mala",
+    p.add_argument("--sampler", choices=[*sorted(SAMPLERS), *TEMPERED_SAMPLERS], default=D.sampler,
                    help="mh (random-walk Metropolis-Hastings), ula (unadjusted Langevin, biased by the step), "
                         "mala (Langevin + accept/reject), hmc (Hamiltonian Monte Carlo), pt (parallel "
                         "tempering) or smc (annealed importance sampling / SMC) (default mala)")
     p.add_argument("--walkers", type=ranged_int("walkers"), default=10_000, metavar="N",
                    help="independent walkers run side by side (default 10000)")
     p.add_argument("--steps", type=ranged_int("steps"), default=500, metavar="K", help=STEPS_HELP)
-    p.add_argument("--step-size", type=ranged_float("step_size"), default=0.1, metavar="H",
+    p.add_argument("--step-size", type=ranged_float("step_size"), default=D.step_size, metavar="H",
                    help="proposal scale (mh), Langevin step h (ula, mala) or leapfrog step (hmc) (default 0.1); "
                         "lower it when the acceptance collapses")
-    p.add_argument("--leapfrog", type=ranged_int("leapfrog_steps"), default=10, metavar="L", help="hmc: leapfrog steps (default 10)")
+    p.add_argument("--leapfrog", type=ranged_int("leapfrog_steps"), default=D.leapfrog_steps, metavar="L",
+                   help=f"hmc: leapfrog steps (default {D.leapfrog_steps})")
     p.add_argument("--init", default="uniform",
                    help="start: uniform over the box, gaussian, or a point x,y such as -1,0.5 (default uniform)")
     p.add_argument("--record-every", type=ranged_int("record_every"), default=None, metavar="M",
@@ -128,7 +133,10 @@ def run(args: argparse.Namespace) -> int:
     if args.sampler in TEMPERED_SAMPLERS:
         return run_tempered(args, land, (init_kind, point), out)
     sampler = get_sampler(args.sampler)
-    params = SamplerParams(step_size=args.step_size, leapfrog_steps=args.leapfrog)
+    settings = SampleSettings(sampler=args.sampler, step_size=args.step_size, leapfrog_steps=args.leapfrog,
+                              walkers=args.walkers, init=init_kind, init_point=point or (0.0, 0.0), seed=args.seed,
+                              device=args.device)
+    params = settings.kernel_params()
     gen = make_generator(args.seed, device)
     x0 = initial_positions(init_kind, args.walkers, land.box, gen, device, torch.float32, point=point)
 

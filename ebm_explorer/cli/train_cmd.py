@@ -46,23 +46,12 @@ from ebm_explorer.core.devices import make_generator, resolve_device
 from ebm_explorer.core.errors import UserInputError
 from ebm_explorer.core.landscapes import Landscape, load_landscape_file, make_landscape
 from ebm_explorer.core.reference import compute_reference
-from ebm_explorer.core.training import (
-    KERNELS,
-    METHODS,
-    OPTIMIZERS,
-    RESAMPLING_SCHEMES,
-    GridDiagnostics,
-    MixtureEnergy,
-    MLPModel,
-    TrainableEnergy,
-    TrainConfig,
-    Trainer,
-    TrainHistory,
-    load_points,
-    sample_landscape,
-)
-from ebm_explorer.core.training.kmeans import kmeans_pp_means
-from ebm_explorer.core.types import Box
+from ebm_explorer.core.run_settings import KERNELS, METHODS, OPTIMIZERS, TrainSettings, settings_to_mapping
+from ebm_explorer.core.training import RESAMPLING_SCHEMES, TrainHistory, load_points
+from ebm_explorer.core.training.recipe import build_trainer, data_box, training_data
+
+#: the one set of defaults (the same a scene file or the training panel starts from)
+D = TrainSettings()
 
 
 def _fraction(text: str) -> float:
@@ -78,36 +67,49 @@ def register(sub: argparse._SubParsersAction) -> None:
     src.add_argument("--target", metavar="NAME|FILE.toml", help="landscape to learn (data sampled exactly from it)")
     src.add_argument("--data", metavar="FILE.csv|FILE.npz", help="your own 2-D points")
     p.add_argument("--model", choices=["gmm", "mlp"], required=True, help="trainable energy")
-    p.add_argument("--components", type=ranged_int("components"), default=2, help="mixture components (gmm; default 2)")
-    p.add_argument("--hidden", type=ranged_int("hidden"), nargs="+", default=[64, 64], help="MLP hidden sizes (default 64 64)")
+    p.add_argument("--components", type=ranged_int("components"), default=D.components,
+                   help=f"mixture components (gmm; default {D.components})")
+    p.add_argument("--mixture-init", choices=("kmeans++", "centre"), default=D.mixture_init,
+                   help="gmm: kmeans++ (means from k-means++ on the data, common width, widths learnt) or centre "
+                        f"(the paper's start: unit widths at the box centre, first z frozen) (default {D.mixture_init})")
+    p.add_argument("--hidden", type=ranged_int("hidden"), nargs="+", default=list(D.hidden),
+                   help="MLP hidden sizes (default " + " ".join(map(str, D.hidden)) + ")")
     p.add_argument("--method", choices=METHODS, required=True)
-    p.add_argument("--kernel", choices=KERNELS, default="ula", help="walker kernel (default ula)")
-    p.add_argument("--cd-steps", type=ranged_int("cd_steps"), default=1, help="CD: kernel steps per iteration (default 1)")
-    p.add_argument("--cd-reset", type=ranged_int("cd_reset"), default=1,
-                   help="CD: restart walkers at data every this many iterations (default 1; the authors' "
-                        "mode-weight script GMM.py uses 4)")
-    p.add_argument("--leapfrog-steps", type=ranged_int("leapfrog_steps"), default=5, help="HMC leapfrog steps (default 5)")
-    p.add_argument("--walkers", type=ranged_int("walkers"), default=1000, help="number of walkers N (default 1000)")
+    p.add_argument("--kernel", choices=KERNELS, default=D.kernel, help=f"walker kernel (default {D.kernel})")
+    p.add_argument("--cd-steps", type=ranged_int("cd_steps"), default=D.cd_steps,
+                   help=f"CD: kernel steps per iteration (default {D.cd_steps})")
+    p.add_argument("--cd-reset", type=ranged_int("cd_reset"), default=D.cd_reset,
+                   help=f"CD: restart walkers at data every this many iterations (default {D.cd_reset}; the "
+                        "authors' mode-weight script GMM.py uses 4)")
+    p.add_argument("--leapfrog-steps", type=ranged_int("leapfrog_steps"), default=D.leapfrog_steps,
+                   help=f"HMC leapfrog steps (default {D.leapfrog_steps})")
+    p.add_argument("--walkers", type=ranged_int("walkers"), default=D.walkers,
+                   help=f"number of walkers N (default {D.walkers})")
     p.add_argument("--data-size", type=ranged_int("data_size"), default=None,
-                   help="data points n (target: default 10000; data file: a random subset of this size)")
-    p.add_argument("--iterations", type=ranged_int("iterations"), default=1000, help="training iterations K (default 1000)")
-    p.add_argument("--lr", type=ranged_float("lr"), default=0.01, help="learning rate (default 0.01)")
+                   help=f"data points n (target: default {D.data_size}; data file: a random subset of this size)")
+    p.add_argument("--iterations", type=ranged_int("iterations"), default=D.iterations,
+                   help=f"training iterations K (default {D.iterations})")
+    p.add_argument("--lr", type=ranged_float("lr"), default=D.lr, help=f"learning rate (default {D.lr})")
+    p.add_argument("--means-lr-scale", type=positive_float, default=D.means_lr_scale,
+                   help=f"gmm: the means learn at lr times this (default {D.means_lr_scale}, as GMM.py)")
     p.add_argument("--lr-z", type=ranged_float("lr"), default=None, help="gmm: learning rate of the log-weights z")
     p.add_argument("--lr-means", type=ranged_float("lr"), default=None, help="gmm: learning rate of the means")
-    p.add_argument("--lr-widths", type=ranged_float("lr"), default=None, help="gmm: learning rate of the log-widths")
-    p.add_argument("--noise-std", type=positive_float, default=0.1,
-                   help="dsm: noise level sigma of denoising score matching (default 0.1)")
-    p.add_argument("--step-size", type=ranged_float("step_size"), default=0.05, help="ULA/MALA h or HMC eps (default 0.05)")
-    p.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd")
-    p.add_argument("--resample-threshold", type=_fraction, default=0.5,
-                   help="Jarzynski: resample when ESS/N falls below this (default 0.5)")
-    p.add_argument("--resampling", choices=RESAMPLING_SCHEMES, default="systematic")
+    p.add_argument("--lr-widths", type=ranged_float("lr"), default=None,
+                   help="gmm: learning rate of the log-widths (learnt with --mixture-init kmeans++)")
+    p.add_argument("--noise-std", type=positive_float, default=D.noise_std,
+                   help=f"dsm: noise level sigma of denoising score matching (default {D.noise_std})")
+    p.add_argument("--step-size", type=ranged_float("step_size"), default=D.step_size,
+                   help=f"ULA/MALA h or HMC eps (default {D.step_size})")
+    p.add_argument("--optimizer", choices=OPTIMIZERS, default=D.optimizer)
+    p.add_argument("--resample-threshold", type=_fraction, default=D.resample_threshold,
+                   help=f"Jarzynski: resample when ESS/N falls below this (default {D.resample_threshold})")
+    p.add_argument("--resampling", choices=RESAMPLING_SCHEMES, default=D.resample_scheme)
     p.add_argument("--no-cross-fit", dest="cross_fit", action="store_false",
                    help="Jarzynski: skip the held-out walkers that give the cross-fitted log Z estimate "
                         "(free of the training walkers' feedback bias; costs about one more walker population)")
     p.add_argument("--grid-resolution", type=ranged_int("grid_resolution"), default=128, help="diagnostics grid (default 128)")
-    p.add_argument("--seed", type=seed_int, default=0, help="random seed in [0, 2**63 - 1] (default 0)")
-    p.add_argument("--device", type=device_name, default="cpu", help="cpu, cuda or cuda:N (default cpu)")
+    p.add_argument("--seed", type=seed_int, default=D.seed, help=f"random seed in [0, 2**63 - 1] (default {D.seed})")
+    p.add_argument("--device", type=device_name, default=D.device, help=f"cpu, cuda or cuda:N (default {D.device})")
     p.add_argument("--out", required=True, metavar="FILE.npz")
     p.set_defaults(func=run)
 
@@ -118,60 +120,53 @@ def _load_target(name: str) -> Landscape:
     return make_landscape(name)
 
 
-def _data_box(points: np.ndarray) -> Box:
-    lo, hi = points.min(0), points.max(0)
-    pad = np.maximum(0.15 * (hi - lo), 0.5)
-    return Box(float(lo[0] - pad[0]), float(hi[0] + pad[0]), float(lo[1] - pad[1]), float(hi[1] + pad[1]))
-
-
-def _build_model(args: argparse.Namespace, box: Box, data: torch.Tensor, device: torch.device) -> TrainableEnergy:
-    if args.model == "mlp":
-        return MLPModel(box, hidden=tuple(args.hidden), generator=torch.Generator().manual_seed(args.seed),
-                        device=device)
-    # means from k-means++ on the data (two components no longer start, and end, on one mode); equal
-    # masses and a wide common width: the initial mixture covers the box, a known, easy start
-    means = kmeans_pp_means(data, args.components, torch.Generator().manual_seed(args.seed))
-    width = min(box.width, box.height) / 6
-    return MixtureEnergy(means, widths=width, box=box, device=device)
+def settings_from_args(args: argparse.Namespace) -> TrainSettings:
+    """The run's :class:`TrainSettings` from the command line (the recipe builds everything from it)."""
+    return TrainSettings(
+        model=args.model, components=args.components, mixture_init=args.mixture_init, hidden=tuple(args.hidden),
+        method=args.method,
+        kernel=args.kernel, cd_steps=args.cd_steps, cd_reset=args.cd_reset, step_size=args.step_size,
+        leapfrog_steps=args.leapfrog_steps, optimizer=args.optimizer, lr=args.lr,
+        means_lr_scale=args.means_lr_scale, walkers=args.walkers,
+        data_size=args.data_size if args.data_size is not None else D.data_size, data_file=args.data or "",
+        resample_threshold=args.resample_threshold, resample_scheme=args.resampling, noise_std=args.noise_std,
+        cross_fit=args.cross_fit, iterations=args.iterations, seed=args.seed, device=args.device,
+    ).validated()
 
 
 def _group_lr(args: argparse.Namespace) -> tuple[tuple[str, float], ...]:
     pairs = (("means", args.lr_means), ("widths", args.lr_widths), ("z", args.lr_z))
     if args.model != "gmm" and any(v is not None for _, v in pairs):
         raise UserInputError("--lr-means/--lr-widths/--lr-z apply to --model gmm only")
+    if args.lr_widths is not None and args.mixture_init != "kmeans++":
+        raise UserInputError("--lr-widths needs --mixture-init kmeans++ (the paper's start keeps the widths fixed)")
     return tuple((k, v) for k, v in pairs if v is not None)
 
 
 def run(args: argparse.Namespace) -> int:
     out = check_output_file(require_suffix(args.out, ".npz", "--out"))
     device = resolve_device(args.device)
-    gen = make_generator(args.seed, "cpu")
+    settings = settings_from_args(args)
     if args.target is not None:
         target: Landscape | None = _load_target(args.target)
         box = target.box
         refuse_unnormalisable(compute_reference(target, box, resolution=128), target)
-        n = args.data_size or 10_000
-        data = sample_landscape(target, n, gen)
+        data = training_data(settings, target)
     else:
         target = None
         points = load_points(args.data)
         if args.data_size is not None:
             if args.data_size > len(points):
                 raise UserInputError(f"--data-size {args.data_size} exceeds the {len(points)} points in {args.data}")
-            points = points[torch.randperm(len(points), generator=gen)[: args.data_size].numpy()]
+            pick = torch.randperm(len(points), generator=make_generator(args.seed + 1, "cpu"))[: args.data_size]
+            points = points[pick.numpy()]
         data = torch.as_tensor(points, dtype=torch.float64)
-        box = _data_box(points)
+        box = data_box(points)
     check_output_file(out)  # never over the data or target file just read
     _check_resources(args, int(data.shape[0]), target, device)
-    model = _build_model(args, box, data, device)
-    config = TrainConfig(
-        method=args.method, kernel=args.kernel, step_size=args.step_size, leapfrog_steps=args.leapfrog_steps,
-        cd_steps=args.cd_steps, cd_reset=args.cd_reset, walkers=args.walkers, optimizer=args.optimizer,
-        lr=args.lr, group_lr=_group_lr(args), resample_threshold=args.resample_threshold,
-        resampling=args.resampling, noise_std=args.noise_std, cross_fit=args.cross_fit, seed=args.seed,
-    ).validated()
-    diagnostics = GridDiagnostics(box, target, args.grid_resolution, device=device)
-    trainer = Trainer(model, data, config, diagnostics, generator=make_generator(args.seed, device))
+    trainer = build_trainer(settings, target, resolution=args.grid_resolution, data=data, box=box, device=device,
+                            group_lr=_group_lr(args))
+    diagnostics, model = trainer.diagnostics, trainer.model
     history = TrainHistory()
     trainer.add_callback("on_step_end", history)
     start = time.perf_counter()
@@ -197,7 +192,7 @@ def run(args: argparse.Namespace) -> int:
         "iterations": args.iterations, "iterations_done": done, "interrupted": stop.name or None,
         "data_size": int(data.shape[0]), "box": list(box.as_tuple()),
         "grid_resolution": args.grid_resolution, "device": str(device), "seconds": seconds,
-        "config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in config.as_dict().items()},
+        "config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in settings_to_mapping(settings).items()},
     }
     arrays["meta"] = np.array(json.dumps(meta))
     save_npz_atomic(out, **arrays)

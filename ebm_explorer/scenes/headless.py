@@ -29,17 +29,19 @@ from ebm_explorer.core.errors import UserInputError
 from ebm_explorer.core.landscapes import Landscape, landscape_from_spec
 from ebm_explorer.core.metrics import walker_metrics
 from ebm_explorer.core.reference import GridReference, compute_reference
-from ebm_explorer.core.samplers import SamplerParams, get_sampler, initial_positions, run_chain
+from ebm_explorer.core.samplers import get_sampler, initial_positions, run_chain
+from ebm_explorer.core.training.recipe import DTYPES, build_trainer
 from ebm_explorer.export.figures import LandscapeAnimator, curves_figure, landscape_figure, metrics_figure, save_figure
 from ebm_explorer.export.recorder import Recorder
 from ebm_explorer.export.streaming import CancelToken, ProgressFn, check_cancel
 from ebm_explorer.export.trajectories import TrajectoryData, export_trajectories
 from ebm_explorer.scenes.io import scene_to_toml
-from ebm_explorer.scenes.model import RunSpec, SampleSettings, Scene, TrainSettings
+from ebm_explorer.core.run_settings import RunSpec, SampleSettings, TrainSettings
+from ebm_explorer.scenes.model import Scene
 from ebm_explorer.scenes.science import mode_weight_curve, ula_ellipses
 
 __all__ = ["OUTPUT_FORMATS", "DEFAULT_MAX_WALKERS", "RunOutput", "SceneOutput", "run_scene", "export_scene_output",
-           "run_scene_to_dir", "scene_landscape", "build_trainer"]
+           "run_scene_to_dir", "scene_landscape"]
 
 OUTPUT_FORMATS = ("npz", "csv", "png", "svg", "gif", "mp4")
 #: walkers recorded per run unless told otherwise (all of them when there are fewer)
@@ -49,7 +51,6 @@ DEFAULT_RECORDS = 100
 #: grid resolution of the exact reference used for the metrics and the figures
 REFERENCE_RESOLUTION = 128
 
-_DTYPES = {"float32": torch.float32, "float64": torch.float64}
 #: ``stop()`` -> True ends the runs early, keeping what they recorded (Ctrl-C on the command line)
 StopFn = Callable[[], bool] | None
 
@@ -65,10 +66,10 @@ def check_scene_resources(scene: Scene, steps: int | None = None) -> None:
         s = r.settings
         where = f"runs[{i}]: "
         if isinstance(s, TrainSettings):
-            check_int("iterations", s.iterations if steps is None else steps, where)
-            n, dtype = s.walkers + s.data_size, _DTYPES[s.dtype]
+            check_int("iterations", (s.iterations or scene.steps) if steps is None else steps, where)
+            n, dtype = s.walkers + s.data_size, DTYPES[s.dtype]
         else:
-            n, dtype = s.walkers, _DTYPES[s.dtype]
+            n, dtype = s.walkers, DTYPES[s.dtype]
         device, _notice = device_with_fallback(s.device)
         try:
             check_walker_memory(n, device, dtype, landscape=land)
@@ -168,9 +169,9 @@ def _run_sample(scene: Scene, run: RunSpec, steps: int | None, record_every: int
                 refs: dict[float | None, GridReference], cancel: CancelToken, stop: StopFn = None) -> RunOutput:
     s: SampleSettings = run.settings  # type: ignore[assignment]
     device = resolve_device(s.device)
-    dtype = _DTYPES[s.dtype]
+    dtype = DTYPES[s.dtype]
     sampler = get_sampler(s.sampler)
-    params = SamplerParams(step_size=s.step_size, leapfrog_steps=s.leapfrog_steps)
+    params = s.kernel_params()
     gen = make_generator(s.seed, device)
     segments: list[tuple[float | None, int]]
     if scene.sweep is not None and scene.sweep.parameter == "beta":
@@ -221,54 +222,15 @@ def _run_sample(scene: Scene, run: RunSpec, steps: int | None, record_every: int
                      pos.detach().cpu().numpy(), used_refs)
 
 
-def build_trainer(settings: TrainSettings, target: Landscape, resolution: int = REFERENCE_RESOLUTION,
-                  diagnostics_every: int = 1):
-    """A :class:`~ebm_explorer.core.training.Trainer` for ``settings`` on data drawn from ``target``.
-
-    Mixture model: ``components`` unit-width Gaussians whose means start on a short segment at the
-    box centre (GMM.py: +-0.1 along x) with equal masses and the first ``z`` frozen; MLP model: the
-    default MLP energy on the target's box. Data: ``data_size`` exact samples of the target.
-    ``diagnostics_every``: exact grid diagnostics only every this many iterations (they cost a grid
-    evaluation of the model; the metrics are NaN in between).
-    """
-    from ebm_explorer.core.training import GridDiagnostics, MixtureEnergy, MLPModel, TrainConfig, Trainer
-    from ebm_explorer.core.training.data import sample_landscape
-
-    device = resolve_device(settings.device)
-    dtype = _DTYPES[settings.dtype]
-    box = target.box
-    gen = make_generator(settings.seed, device)
-    data_gen = make_generator(settings.seed + 1, "cpu")
-    data = sample_landscape(target, settings.data_size, data_gen, dtype=torch.float64)
-    if settings.model == "gmm":
-        m = settings.components
-        cx, cy = (box.xmin + box.xmax) / 2, (box.ymin + box.ymax) / 2
-        xs = np.linspace(-0.1, 0.1, m) if m > 1 else np.zeros(1)
-        means = np.stack([cx + xs, np.full(m, cy)], axis=1)
-        model = MixtureEnergy(means, learn_widths=False, freeze_first_z=True, box=box, dtype=dtype, device=device)
-        group_lr: tuple[tuple[str, float], ...] = (("means", settings.lr * settings.means_lr_scale),)
-    else:
-        model = MLPModel(box, generator=make_generator(settings.seed + 2, "cpu"), dtype=dtype, device=device)
-        group_lr = ()
-    config = TrainConfig(method=settings.method, kernel=settings.kernel, step_size=settings.step_size,
-                         leapfrog_steps=settings.leapfrog_steps, cd_steps=settings.cd_steps,
-                         cd_reset=settings.cd_reset, walkers=settings.walkers, optimizer=settings.optimizer,
-                         lr=settings.lr, group_lr=group_lr, resample_threshold=settings.resample_threshold,
-                         resampling=settings.resample_scheme, diagnostics_every=diagnostics_every,
-                         seed=settings.seed)
-    diagnostics = GridDiagnostics(box, target, resolution=resolution, device=device)
-    return Trainer(model, data, config, diagnostics, generator=gen)
-
-
 def _run_train(scene: Scene, run: RunSpec, steps: int | None, record_every: int | None, max_walkers: int,
                refs: dict[float | None, GridReference], cancel: CancelToken, stop: StopFn = None) -> RunOutput:
     t: TrainSettings = run.settings  # type: ignore[assignment]
     target = scene_landscape(scene)
     if None not in refs:
         refs[None] = compute_reference(target, target.box, REFERENCE_RESOLUTION)
-    iterations = t.iterations if steps is None else steps
+    iterations = (t.iterations or scene.steps) if steps is None else steps  # 0: until paused (GUI)
     every = _record_plan(iterations, record_every)
-    trainer = build_trainer(t, target, diagnostics_every=every)
+    trainer = build_trainer(t, target, resolution=REFERENCE_RESOLUTION, diagnostics_every=every)
     col = _Collector(min(t.walkers, max_walkers))
     prev = trainer.walkers[: col.w].clone()
     col.add(0, trainer.walkers, trainer.state.energy, None, trainer.log_weights, {})

@@ -1,6 +1,7 @@
 """The scene: everything needed to reproduce what is on screen, as frozen dataclasses (no Qt).
 
-A scene holds a landscape (the ``[landscape]`` table of :mod:`ebm_explorer.core.landscapes`, kept as
+The run settings (:class:`SampleSettings`, :class:`TrainSettings`, :class:`RunSpec`) are the core's
+(``core.run_settings``), used unchanged here. A scene holds a landscape (the ``[landscape]`` table of :mod:`ebm_explorer.core.landscapes`, kept as
 a plain dict so a drawn grid or an edited mixture survives unchanged), 1 to 4 runs side by side
 (compare mode), the view options, and an optional sweep (a weight or a temperature moved by a slider).
 ``from_dict`` / ``to_dict`` map it to and from the TOML layout; ``io.py`` does the files.
@@ -9,13 +10,23 @@ a plain dict so a drawn grid or an edited mixture survives unchanged), 1 to 4 ru
 from __future__ import annotations
 
 import copy
-import math
 from dataclasses import dataclass, field, fields, replace
-from numbers import Integral, Real
 from typing import Any, Mapping
 
 from ebm_explorer.core.errors import UserInputError
-from ebm_explorer.core.limits import RANGES, check_device_name, check_seed, check_setting
+from ebm_explorer.core.limits import RANGES
+from ebm_explorer.core.run_settings import (
+    NONNEGATIVE,
+    POSITIVE,
+    RUN_KINDS,
+    RunSpec,
+    SampleSettings,
+    TrainSettings,
+    choices,
+    convert_value,
+    settings_from_mapping,
+    settings_to_mapping,
+)
 
 __all__ = [
     "FORMAT_VERSION",
@@ -41,71 +52,6 @@ PANELS = ("mean_energy", "acceptance", "ess", "divergence", "mode_weights", "log
 #: extra drawings on the landscape view
 OVERLAYS = ("ula_ellipse",)
 SWEEP_PARAMETERS = ("mode_weight", "beta")
-RUN_KINDS = ("sample", "train")
-
-
-@dataclass(frozen=True)
-class SampleSettings:
-    """One sampler run: algorithm, its parameters, walkers and their start, seed and device."""
-
-    sampler: str = "mala"
-    step_size: float = 0.1
-    leapfrog_steps: int = 10
-    walkers: int = 1000
-    init: str = "gaussian"  # gaussian | uniform | point
-    init_point: tuple[float, float] = (0.0, 0.0)  # used when init = "point"
-    seed: int = 0
-    device: str = "cpu"
-    dtype: str = "float32"  # float32 | float64
-    steps_per_frame: int = 1
-
-
-@dataclass(frozen=True)
-class TrainSettings:
-    """One training run on data drawn from the scene's landscape: model, method, kernel, optimiser.
-
-    ``lr`` is the learning rate of every parameter group except the mixture means, which use
-    ``lr * means_lr_scale`` (GMM.py: 0.2). ``resample_threshold`` is on ESS/N (resample below it;
-    GMM.py's ``CV^2 > c`` is ``ESS/N < 1 / (1 + c)``). ``cd_reset``: CD restarts walkers at data every
-    this many iterations (GMM.py: 4).
-    """
-
-    model: str = "gmm"  # gmm | mlp
-    components: int = 2  # gmm model only
-    method: str = "jarzynski"  # cd | pcd | jarzynski
-    kernel: str = "ula"  # ula | mala | hmc
-    cd_steps: int = 1
-    cd_reset: int = 1
-    step_size: float = 0.1
-    leapfrog_steps: int = 5
-    optimizer: str = "sgd"  # sgd | adam
-    lr: float = 0.0125
-    means_lr_scale: float = 0.2
-    walkers: int = 1000
-    data_size: int = 2000
-    resample_threshold: float = 0.5
-    resample_scheme: str = "systematic"  # systematic | multinomial
-    iterations: int = 2000
-    seed: int = 0
-    device: str = "cpu"
-    dtype: str = "float64"
-    steps_per_frame: int = 1
-
-
-@dataclass(frozen=True)
-class RunSpec:
-    """One run of the scene; ``settings`` is :class:`SampleSettings` or :class:`TrainSettings` by ``kind``."""
-
-    kind: str = "sample"
-    label: str = ""
-    settings: SampleSettings | TrainSettings = field(default_factory=SampleSettings)
-
-    @property
-    def display_label(self) -> str:
-        if self.label:
-            return self.label
-        s = self.settings
-        return s.sampler.upper() if isinstance(s, SampleSettings) else f"{s.method} ({s.kernel})"
 
 
 @dataclass(frozen=True)
@@ -144,98 +90,24 @@ class Scene:
     view: ViewSettings = field(default_factory=ViewSettings)
     sweep: Sweep | None = None
 
-    def with_landscape(self, table: Mapping[str, Any]) -> "Scene":
-        """A copy with another ``[landscape]`` table (the GUI's editor writes through this)."""
-        return replace(self, landscape=copy.deepcopy(dict(table)))
-
 
 # --------------------------------------------------------------------------------------------------
 # dict <-> dataclass, with warnings for unknown keys and errors for wrong types
 
-_CHOICES: dict[str, tuple[str, ...]] = {
-    "init": ("gaussian", "uniform", "point"),
-    "dtype": ("float32", "float64"),
-    "model": ("gmm", "mlp"),
-    "method": ("cd", "pcd", "jarzynski"),
-    "kernel": ("ula", "mala", "hmc"),
-    "resample_scheme": ("systematic", "multinomial"),
-    "show": ("density", "energy"),
-    "parameter": SWEEP_PARAMETERS,
-    "sampler": ("mh", "ula", "mala", "hmc"),
-    "optimizer": ("sgd", "adam"),
-}
-_POSITIVE = {"step_size", "walkers", "leapfrog_steps", "steps_per_frame", "components", "cd_steps", "cd_reset", "lr",
-             "data_size", "iterations", "steps", "steps_per_value"}
-_NONNEGATIVE = {"resample_threshold", "mode", "seed", "means_lr_scale"}
+_SCENE_CHOICES: dict[str, tuple[str, ...]] = {"show": ("density", "energy"), "parameter": SWEEP_PARAMETERS}
+_SCENE_POSITIVE = POSITIVE | {"steps", "steps_per_value"}
+_SCENE_NONNEGATIVE = NONNEGATIVE | {"mode"}
 
 
 def _convert(where: str, name: str, value: Any, default: Any) -> Any:
-    """``value`` checked against the type of ``default`` (and the known choices / ranges)."""
-    if isinstance(default, bool):
-        if not isinstance(value, bool):
-            raise UserInputError(f"{where}{name} must be true or false, got {value!r}")
-        return value
-    if isinstance(default, int):
-        if isinstance(value, bool) or not isinstance(value, Integral):
-            raise UserInputError(f"{where}{name} must be an integer, got {value!r}")
-        out: Any = int(value)
-    elif isinstance(default, float):
-        if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(float(value)):
-            raise UserInputError(f"{where}{name} must be a finite number, got {value!r}")
-        out = float(value)
-    elif isinstance(default, str):
-        if not isinstance(value, str):
-            raise UserInputError(f"{where}{name} must be a string, got {value!r:.80}")
-        if name == "device":
-            try:
-                return check_device_name(value)
-            except UserInputError as exc:
-                raise UserInputError(f"{where}{exc}") from None
-        out = value
-        if name in _CHOICES and value not in _CHOICES[name]:
-            raise UserInputError(f"{where}{name} must be one of {', '.join(_CHOICES[name])}, got {value!r}")
-        return out
-    elif isinstance(default, tuple):
-        if not isinstance(value, (list, tuple)):
-            raise UserInputError(f"{where}{name} must be a list, got {value!r}")
-        if name == "init_point":
-            if len(value) != 2:
-                raise UserInputError(f"{where}init_point must be two numbers [x, y], got {value!r}")
-            return tuple(_convert(where, name, v, 0.0) for v in value)
-        if name == "values":
-            if not value:
-                raise UserInputError(f"{where}values must be a non-empty list of numbers")
-            if len(value) > RANGES["sweep_values"][1]:
-                raise UserInputError(f"{where}values holds {len(value):,} numbers; the limit is "
-                                     f"{RANGES['sweep_values'][1]:,}")
-            return tuple(_convert(where, name, v, 0.0) for v in value)
-        return tuple(_convert(where, name, v, "") for v in value)
-    else:
-        raise TypeError(f"no conversion for field {name}")
-    if name in _POSITIVE and out <= 0:
-        raise UserInputError(f"{where}{name} must be > 0, got {value!r}")
-    if name in _NONNEGATIVE and out < 0:
-        raise UserInputError(f"{where}{name} must be >= 0, got {value!r}")
-    if name == "resample_threshold" and out > 1:
-        raise UserInputError(f"{where}resample_threshold is on ESS/N and must be in [0, 1], got {value!r}")
-    if name == "seed":
-        return check_seed(out, where)
-    if name in RANGES:
-        return check_setting(name, out, where)
-    return out
+    """``value`` checked against the type of ``default`` (the run settings' rules plus the scene's own)."""
+    return convert_value(where, name, value, default, {**choices(), **_SCENE_CHOICES}, _SCENE_POSITIVE,
+                         _SCENE_NONNEGATIVE)
 
 
-def _build(cls: type, table: Any, where: str, warnings: list[str], skip: tuple[str, ...] = ()) -> Any:
+def _build(cls: type, table: Any, where: str, warnings: list[str]) -> Any:
     """An instance of dataclass ``cls`` from ``table``: missing keys take defaults, unknown keys warn."""
-    if not isinstance(table, Mapping):
-        raise UserInputError(f"{where.rstrip('.') or 'scene'} must be a table, got {table!r}")
-    default = cls()
-    known = {f.name for f in fields(cls)} - set(skip)
-    for key in table:
-        if key not in known and key not in skip:
-            warnings.append(f"unknown key '{where}{key}' ignored")
-    kwargs = {name: _convert(where, name, table[name], getattr(default, name)) for name in known if name in table}
-    return cls(**kwargs)
+    return settings_from_mapping(cls, table, where, warnings, convert=_convert)
 
 
 def _run_from_dict(table: Any, index: int, warnings: list[str]) -> RunSpec:
@@ -243,7 +115,7 @@ def _run_from_dict(table: Any, index: int, warnings: list[str]) -> RunSpec:
     if not isinstance(table, Mapping):
         raise UserInputError(f"runs[{index}] must be a table, got {table!r}")
     kind = table.get("kind", "sample")
-    if kind not in RUN_KINDS:
+    if not isinstance(kind, str) or kind not in RUN_KINDS:
         raise UserInputError(f"{where}kind must be sample or train, got {kind!r}")
     label = table.get("label", "")
     if not isinstance(label, str):
@@ -325,8 +197,7 @@ def scene_to_dict(scene: Scene) -> dict[str, Any]:
     if scene.sweep is not None:
         out["sweep"] = _plain({f.name: getattr(scene.sweep, f.name) for f in fields(Sweep)})
     out["runs"] = [
-        {"kind": r.kind, "label": r.label,
-         **_plain({f.name: getattr(r.settings, f.name) for f in fields(type(r.settings))})}
+        {"kind": r.kind, "label": r.label, **_plain(settings_to_mapping(r.settings))}
         for r in scene.runs
     ]
     return out

@@ -7,31 +7,21 @@ thread, walkers and metrics from the run workers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
 from PySide6 import QtCore
 
 from ebm_explorer.core.landscapes import Landscape
+from ebm_explorer.core.run_settings import RunSpec
 from ebm_explorer.ui.history import MetricsHistory
 from ebm_explorer.workers.base import LoopWorker
 from ebm_explorer.workers.jobs import JobWorker, reference_job
 from ebm_explorer.workers.messages import JobDone, ReferenceReady, RunSnapshot, RunState, WorkerError
-from ebm_explorer.workers.sampling_worker import SamplingConfig, SamplingWorker
-from ebm_explorer.workers.training_worker import TrainingSettings, TrainingWorker
+from ebm_explorer.workers.sampling_worker import SamplingWorker
+from ebm_explorer.workers.training_worker import TrainingWorker
 
-__all__ = ["RunSpec", "AppModel"]
-
-
-@dataclass(frozen=True)
-class RunSpec:
-    """One run: a sampler run (``sampling``) or a training run (``training``), with a display label."""
-
-    label: str
-    kind: str  # sample | train
-    sampling: SamplingConfig
-    training: TrainingSettings
+__all__ = ["AppModel"]
 
 
 class AppModel(QtCore.QObject):
@@ -110,9 +100,9 @@ class AppModel(QtCore.QObject):
         self.workers = []
         for i, spec in enumerate(specs):
             if spec.kind == "train":
-                w: LoopWorker = TrainingWorker(base + i, spec.training, self.landscape, self.version)
+                w: LoopWorker = TrainingWorker(base + i, spec.settings, self.landscape, self.version)
             else:
-                w = SamplingWorker(base + i, spec.sampling, self.landscape, self.version)
+                w = SamplingWorker(base + i, spec.settings, self.landscape, self.version)
             w.max_steps_per_s = self.speed
             w.message.connect(self._on_message)
             w.failed.connect(self._on_failed)
@@ -135,10 +125,9 @@ class AppModel(QtCore.QObject):
         if old.kind != spec.kind:
             self.set_runs(self.specs, start=self.states[index] == "running")
             return
-        value = spec.training if spec.kind == "train" else spec.sampling
-        if old.kind == "train" and old.training == spec.training:
+        if old.settings == spec.settings:
             return
-        self.workers[index].send("config", value)
+        self.workers[index].send("config", spec.settings)
 
     def _index(self, run_id: int) -> int | None:
         i = run_id - self._generation * 16

@@ -11,7 +11,9 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from ebm_explorer.core.errors import UserInputError
 from ebm_explorer.core.landscapes import GaussianMixture, GridLandscape
-from ebm_explorer.ui.app_model import AppModel, RunSpec
+from ebm_explorer.core.run_settings import RunSpec, SampleSettings, TrainSettings
+from ebm_explorer.scenes import load_default_scene
+from ebm_explorer.ui.app_model import AppModel
 from ebm_explorer.ui.compare_grid import CompareGrid
 from ebm_explorer.ui.draw_loop import DrawLoop
 from ebm_explorer.ui.editor_panel import EditorPanel
@@ -28,8 +30,6 @@ from ebm_explorer.ui.robustness import RobustnessController
 from ebm_explorer.ui.scene_actions import SceneController
 from ebm_explorer.ui.surface_view import SurfaceView, gl_unavailable_reason
 from ebm_explorer.workers.messages import JobDone, ReferenceReady, RunSnapshot, RunState, WorkerError
-from ebm_explorer.workers.sampling_worker import SamplingConfig
-from ebm_explorer.workers.training_worker import TrainingSettings
 
 __all__ = ["MainWindow", "DEFAULT_PRESET", "SPEEDS"]
 
@@ -111,8 +111,8 @@ class MainWindow(QtWidgets.QMainWindow):
 
         # ---- left dock: editor and settings ----
         self.editor = EditorPanel()
-        self.sampler_panel = SamplerPanel(SamplingConfig(sampler="mala", step_size=0.1, n_walkers=2000))
-        self.training_panel = TrainingPanel(TrainingSettings())
+        self.sampler_panel = SamplerPanel(_default_sampling())
+        self.training_panel = TrainingPanel(TrainSettings())
         self.compare_panel = ComparePanel()
         self.display_panel = self._build_display_panel()
         self.tabs = QtWidgets.QTabWidget()
@@ -327,10 +327,10 @@ class MainWindow(QtWidgets.QMainWindow):
         if scene_runs is not None:  # a scene's own run recipes, until a setting is changed
             return scene_runs
         if self.compare:
-            return [RunSpec(label, kind, sc, tc) for label, kind, sc, tc in self.compare_panel.build(s, t)]
+            return self.compare_panel.build(s, t)
         if self.mode == "train":
-            return [RunSpec(f"{t.method} ({t.model})", "train", s, t)]
-        return [RunSpec(f"{s.sampler.upper()} h={s.step_size:g}", "sample", s, t)]
+            return [RunSpec("train", f"{t.method} ({t.model})", t)]
+        return [RunSpec("sample", f"{s.sampler.upper()} h={s.step_size:g}", s)]
 
     def _rebuild_runs(self, start: bool | None = None) -> None:
         if self.model.landscape is None and self.editor.current is not None:
@@ -545,11 +545,12 @@ class MainWindow(QtWidgets.QMainWindow):
             self._layout_restored = bool(self.restoreState(state))
         sampler = s.value("sampler")
         if isinstance(sampler, dict):
+            sampler = {("walkers" if k == "n_walkers" else k): v for k, v in sampler.items()}  # older versions
             try:
-                cfg = SamplingConfig(**{k: _coerce(SamplingConfig, k, v) for k, v in sampler.items()
-                                        if k in SamplingConfig.__dataclass_fields__})
-                self.sampler_panel.set_config(cfg)
-            except (TypeError, ValueError):
+                cfg = SampleSettings(**{k: _coerce(SampleSettings, k, v) for k, v in sampler.items()
+                                        if k in SampleSettings.__dataclass_fields__})
+                self.sampler_panel.set_config(cfg.validated())
+            except (TypeError, ValueError, UserInputError):
                 pass
         formula = s.value("editor/formula")
         if isinstance(formula, str) and formula:
@@ -578,7 +579,7 @@ class MainWindow(QtWidgets.QMainWindow):
         s.setValue("window/geometry", self.saveGeometry())
         s.setValue("window/state", self.saveState())
         cfg = self.sampler_panel.config()
-        s.setValue("sampler", {k: getattr(cfg, k) for k in ("sampler", "step_size", "leapfrog_steps", "n_walkers",
+        s.setValue("sampler", {k: getattr(cfg, k) for k in ("sampler", "step_size", "leapfrog_steps", "walkers",
                                                             "init", "seed", "device", "steps_per_frame")})
         s.setValue("editor/formula", self.editor.formula.text())
         s.setValue("editor/beta", self.editor.beta.value())
@@ -601,6 +602,15 @@ class MainWindow(QtWidgets.QMainWindow):
         self.exporter.shutdown()
         self.autosave.clean_exit()
         self.model.shutdown()
+
+
+def _default_sampling() -> SampleSettings:
+    """The panel's first settings: the default scene's first sampler run (else the settings' defaults)."""
+    try:
+        run = load_default_scene().runs[0]
+    except UserInputError:
+        return SampleSettings()
+    return run.settings if isinstance(run.settings, SampleSettings) else SampleSettings()
 
 
 def _coerce(cls: Any, key: str, value: Any) -> Any:

@@ -1,7 +1,9 @@
-"""Settings panels: sampler, training and compare mode. Each emits ``changed`` with a frozen config.
+"""Settings panels: sampler, training and compare mode. Each emits ``changed`` with a frozen settings value.
 
-The panels only turn widget values into the workers' frozen settings dataclasses; the app model
-sends those to the running threads, where they take effect between batches of steps.
+The panels only turn widget values into the core's frozen run settings (:class:`SampleSettings`,
+:class:`TrainSettings`: the same values scene files hold and workers run); the app model sends those
+to the running threads, where they take effect between batches of steps. A field without a widget
+keeps the value last set (``set_config`` / ``set_settings``), so scene -> panel -> worker loses nothing.
 """
 
 from __future__ import annotations
@@ -14,8 +16,7 @@ from ebm_explorer.core.blowup import BLOWUP_RULES
 from ebm_explorer.core.devices import cuda_available
 from ebm_explorer.core.limits import RANGES
 from ebm_explorer.core.samplers import MAX_LEAPFROG_STEPS
-from ebm_explorer.workers.sampling_worker import SamplingConfig
-from ebm_explorer.workers.training_worker import TrainingSettings
+from ebm_explorer.core.run_settings import RunSpec, SampleSettings, TrainSettings
 from ebm_explorer.ui.fields import FloatSpin, IntSpin, SeedField
 
 __all__ = ["SamplerPanel", "TrainingPanel", "ComparePanel", "SAMPLER_NAMES", "METHOD_NAMES", "log_spin"]
@@ -33,6 +34,13 @@ def log_spin(lo: float, hi: float, value: float, decimals: int = 4, name: str = 
     spin.setStepType(QtWidgets.QAbstractSpinBox.StepType.AdaptiveDecimalStepType)
     spin.setKeyboardTracking(False)
     return spin
+
+
+def _kept(spin: QtWidgets.QDoubleSpinBox, base: float) -> float:
+    """The spin box's value, or ``base`` when the box shows ``base`` rounded to its decimals (a scene's
+    0.833 stays 0.833 although the box shows 0.83)."""
+    value = spin.value()
+    return float(base) if abs(value - float(base)) <= 0.5 * 10.0 ** -spin.decimals() else value
 
 
 def _int_spin(lo: int, hi: int, value: int, name: str) -> QtWidgets.QSpinBox:
@@ -68,17 +76,18 @@ def _devices() -> dict[str, str]:
 class SamplerPanel(QtWidgets.QWidget):
     """Algorithm, step size, leapfrog steps, walkers, initialisation, seed, device, steps per frame."""
 
-    changed = QtCore.Signal(object)  # SamplingConfig
+    changed = QtCore.Signal(object)  # SampleSettings
 
-    def __init__(self, config: SamplingConfig = SamplingConfig(), parent: QtWidgets.QWidget | None = None) -> None:
+    def __init__(self, config: SampleSettings = SampleSettings(), parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
+        self._base = config  # fields without a widget (dtype) keep their value
         self._point = config.init_point
         form = QtWidgets.QFormLayout(self)
         self.algorithm = _combo(SAMPLER_NAMES, config.sampler)
         self.step_size = log_spin(1e-4, 10.0, config.step_size, name="Step size")
         self.step_size.setToolTip("MH: proposal std; ULA/MALA: h (x' = x - h grad U + sqrt(2h) xi); HMC: leapfrog eps")
         self.leapfrog = _int_spin(1, MAX_LEAPFROG_STEPS, config.leapfrog_steps, "Leapfrog steps")
-        self.walkers = _int_spin(1, RANGES["walkers"][1], config.n_walkers, "Walkers")
+        self.walkers = _int_spin(1, RANGES["walkers"][1], config.walkers, "Walkers")
         self.walkers.setSingleStep(1000)
         self.init = _combo({"gaussian": "Gaussian in the box", "uniform": "Uniform in the box",
                             "point": "At the clicked point"}, config.init)
@@ -117,15 +126,16 @@ class SamplerPanel(QtWidgets.QWidget):
         if label is not None:
             label.setVisible(self.algorithm.currentData() == "hmc")
 
-    def config(self) -> SamplingConfig:
-        return SamplingConfig(
-            sampler=self.algorithm.currentData(), step_size=self.step_size.value(),
-            leapfrog_steps=self.leapfrog.value(), n_walkers=self.walkers.value(), init=self.init.currentData(),
+    def config(self) -> SampleSettings:
+        return replace(
+            self._base, sampler=self.algorithm.currentData(), step_size=_kept(self.step_size, self._base.step_size),
+            leapfrog_steps=self.leapfrog.value(), walkers=self.walkers.value(), init=self.init.currentData(),
             init_point=self._point, seed=self.seed.value(), device=self.device.currentData(),
             steps_per_frame=self.steps_per_frame.value(), blowup_rule=self.blowup.currentData(),
         )
 
-    def set_config(self, config: SamplingConfig) -> None:
+    def set_config(self, config: SampleSettings) -> None:
+        self._base = config
         widgets = (self.algorithm, self.step_size, self.leapfrog, self.walkers, self.init, self.seed, self.device,
                    self.steps_per_frame, self.blowup)
         for w in widgets:
@@ -133,7 +143,7 @@ class SamplerPanel(QtWidgets.QWidget):
         self.algorithm.setCurrentIndex(max(0, self.algorithm.findData(config.sampler)))
         self.step_size.setValue(config.step_size)
         self.leapfrog.setValue(config.leapfrog_steps)
-        self.walkers.setValue(config.n_walkers)
+        self.walkers.setValue(config.walkers)
         self.init.setCurrentIndex(max(0, self.init.findData(config.init)))
         self.seed.setValue(config.seed)
         _keep_device(self.device, config.device)
@@ -160,11 +170,12 @@ class SamplerPanel(QtWidgets.QWidget):
 class TrainingPanel(QtWidgets.QWidget):
     """Target, model, method, kernel, learning rate, walkers, resampling, iterations."""
 
-    changed = QtCore.Signal(object)  # TrainingSettings
+    changed = QtCore.Signal(object)  # TrainSettings
     use_as_landscape = QtCore.Signal()
 
-    def __init__(self, settings: TrainingSettings = TrainingSettings(), parent: QtWidgets.QWidget | None = None) -> None:
+    def __init__(self, settings: TrainSettings = TrainSettings(), parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
+        self._base = settings  # fields without a widget (cd_reset, hidden, dtype, ...) keep their value
         form = QtWidgets.QFormLayout(self)
         self.target = _combo({"landscape": "Current landscape (exact samples)", "file": "Data file (CSV/NPZ)"},
                              "file" if settings.data_file else "landscape")
@@ -190,7 +201,7 @@ class TrainingPanel(QtWidgets.QWidget):
         self.threshold.setSingleStep(0.05)
         self.threshold.setValue(settings.resample_threshold)
         self.threshold.setToolTip("Jarzynski: resample when ESS/N falls below this")
-        self.resampling = _combo({"systematic": "systematic", "multinomial": "multinomial"}, settings.resampling)
+        self.resampling = _combo({"systematic": "systematic", "multinomial": "multinomial"}, settings.resample_scheme)
         self.iterations = _int_spin(0, 10_000_000, settings.iterations, "Iterations")
         self.iterations.setSpecialValueText("until paused")
         self.seed = SeedField(settings.seed)
@@ -230,20 +241,39 @@ class TrainingPanel(QtWidgets.QWidget):
             self.target.setCurrentIndex(self.target.findData("file"))
             self._emit()
 
-    def settings(self) -> TrainingSettings:
+    def settings(self) -> TrainSettings:
         use_file = self.target.currentData() == "file" and self.data_file.text().strip()
-        return TrainingSettings(
-            method=self.method.currentData(), kernel=self.kernel.currentData(), model=self.model.currentData(),
-            components=self.components.value(), step_size=self.step_size.value(), cd_steps=self.cd_steps.value(),
-            walkers=self.walkers.value(), data_size=self.data_size.value(),
-            data_file=self.data_file.text().strip() if use_file else "", lr=self.lr.value(),
-            optimizer=self.optimizer.currentData(), resample_threshold=self.threshold.value(),
-            resampling=self.resampling.currentData(), iterations=self.iterations.value(), seed=self.seed.value(),
-            device=self.device.currentData(),
+        b = self._base
+        return replace(
+            b, method=self.method.currentData(), kernel=self.kernel.currentData(), model=self.model.currentData(),
+            components=self.components.value(), step_size=_kept(self.step_size, b.step_size),
+            cd_steps=self.cd_steps.value(), walkers=self.walkers.value(), data_size=self.data_size.value(),
+            data_file=self.data_file.text().strip() if use_file else "", lr=_kept(self.lr, b.lr),
+            optimizer=self.optimizer.currentData(), resample_threshold=_kept(self.threshold, b.resample_threshold),
+            resample_scheme=self.resampling.currentData(), iterations=self.iterations.value(),
+            seed=self.seed.value(), device=self.device.currentData(),
         )
 
-    def set_method(self, method: str) -> None:
-        self.method.setCurrentIndex(max(0, self.method.findData(method)))
+    def set_settings(self, settings: TrainSettings) -> None:
+        """Show ``settings`` (every widget, without emitting ``changed``); fields without a widget are kept."""
+        self._base = settings
+        self.blockSignals(True)
+        try:
+            for box, key in ((self.target, "file" if settings.data_file else "landscape"),
+                             (self.model, settings.model), (self.method, settings.method),
+                             (self.kernel, settings.kernel), (self.optimizer, settings.optimizer),
+                             (self.resampling, settings.resample_scheme)):
+                box.setCurrentIndex(max(0, box.findData(key)))
+            _keep_device(self.device, settings.device)
+            self.data_file.setText(settings.data_file)
+            for spin, value in ((self.data_size, settings.data_size), (self.components, settings.components),
+                                (self.cd_steps, settings.cd_steps), (self.step_size, settings.step_size),
+                                (self.lr, settings.lr), (self.walkers, settings.walkers),
+                                (self.threshold, settings.resample_threshold), (self.iterations, settings.iterations),
+                                (self.seed, settings.seed)):
+                spin.setValue(value)
+        finally:
+            self.blockSignals(False)
 
     def _emit(self, *_args: object) -> None:
         self.changed.emit(self.settings())
@@ -308,16 +338,14 @@ class ComparePanel(QtWidgets.QWidget):
     def choices(self) -> list[tuple[str, float]]:
         return [(c.currentData(), s.value()) for c, s in self.rows[: self.count.value()]]
 
-    def build(self, sampling: SamplingConfig, training: TrainingSettings) -> list[tuple[str, str, SamplingConfig,
-                                                                                        TrainingSettings]]:
-        """``(label, kind, sampling, training)`` per run, from the shared settings and each row's choices."""
+    def build(self, sampling: SampleSettings, training: TrainSettings) -> list[RunSpec]:
+        """One run per row, from the shared settings and each row's algorithm and step size."""
         out = []
         for kind, h in self.choices():
             if kind in SAMPLER_NAMES:
-                out.append((f"{kind.upper()} h={h:g}", "sample", replace(sampling, sampler=kind, step_size=h), training))
+                out.append(RunSpec("sample", f"{kind.upper()} h={h:g}", replace(sampling, sampler=kind, step_size=h)))
             else:
-                out.append((f"{METHOD_NAMES[kind]} h={h:g}", "train", sampling,
-                            replace(training, method=kind, step_size=h)))
+                out.append(RunSpec("train", f"{METHOD_NAMES[kind]} h={h:g}", replace(training, method=kind, step_size=h)))
         return out
 
     def _emit(self, *_args: object) -> None:

@@ -23,12 +23,10 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from ebm_explorer.core.errors import UserInputError
 from ebm_explorer.core.safe_io import printable
 from ebm_explorer.core.landscapes import GaussianMixture, GridLandscape, Landscape, Tempered, landscape_from_spec
+from ebm_explorer.core.run_settings import RunSpec
 from ebm_explorer.scenes import (
     PANELS,
-    RunSpec as SceneRun,
-    SampleSettings,
     Scene,
-    TrainSettings,
     ViewSettings,
     list_builtin_scenes,
     load_builtin_scene,
@@ -36,13 +34,9 @@ from ebm_explorer.scenes import (
     save_scene,
 )
 from ebm_explorer.scenes.science import ula_ellipses
-from ebm_explorer.ui.app_model import RunSpec
 from ebm_explorer.ui.fisher_kl_panel import BetaPanel, FisherKLPanel
-from ebm_explorer.workers.sampling_worker import SamplingConfig
-from ebm_explorer.workers.training_worker import TrainingSettings
 
-__all__ = ["SceneController", "sampling_from_scene", "sampling_to_scene", "training_from_scene", "training_to_scene",
-           "METRIC_PLOTS", "MAX_RECENT"]
+__all__ = ["SceneController", "METRIC_PLOTS", "MAX_RECENT"]
 
 MAX_RECENT = 8
 #: scene panel name -> the metrics panel's plots that show it
@@ -50,69 +44,12 @@ METRIC_PLOTS = {"mean_energy": ("energy",), "acceptance": ("acceptance",), "dive
                 "ess": ("ess",), "mode_weights": ("modes_bar", "modes_time"), "log_z": ("logz",),
                 "cross_entropy": ("cross_entropy",)}
 _PLOT_ROW_HEIGHT = 150
-_GUI_ITERATIONS_UNLIMITED = 1_000_000  # a scene needs a finite iteration count; the panel's 0 = until paused
-
-
-# ---- settings conversions (scene <-> workers) -----------------------------------------------------
-def sampling_from_scene(s: SampleSettings) -> SamplingConfig:
-    return SamplingConfig(sampler=s.sampler, step_size=s.step_size, leapfrog_steps=s.leapfrog_steps, n_walkers=s.walkers,
-                          init=s.init, init_point=tuple(s.init_point), seed=s.seed, device=s.device,
-                          steps_per_frame=s.steps_per_frame, dtype=s.dtype)
-
-
-def sampling_to_scene(c: SamplingConfig) -> SampleSettings:
-    return SampleSettings(sampler=c.sampler, step_size=float(c.step_size), leapfrog_steps=int(c.leapfrog_steps),
-                          walkers=int(c.n_walkers), init=c.init,
-                          init_point=(float(c.init_point[0]), float(c.init_point[1])), seed=int(c.seed),
-                          device=c.device, dtype=c.dtype, steps_per_frame=int(c.steps_per_frame))
-
-
-def training_from_scene(t: TrainSettings) -> TrainingSettings:
-    """The worker's settings; ``recipe`` makes the worker build the trainer as the headless runner does."""
-    return TrainingSettings(method=t.method, kernel=t.kernel, model=t.model, components=t.components,
-                            step_size=t.step_size, leapfrog_steps=t.leapfrog_steps, cd_steps=t.cd_steps,
-                            cd_reset=t.cd_reset, walkers=t.walkers, data_size=t.data_size, lr=t.lr,
-                            optimizer=t.optimizer, resample_threshold=t.resample_threshold,
-                            resampling=t.resample_scheme, iterations=t.iterations, seed=t.seed, device=t.device,
-                            recipe=t)
-
-
-def training_to_scene(t: TrainingSettings) -> TrainSettings:
-    """A scene's training settings for a live run (its recipe when it came from a scene)."""
-    if isinstance(t.recipe, TrainSettings):
-        return t.recipe
-    return TrainSettings(model=t.model, components=int(t.components), method=t.method, kernel=t.kernel,
-                         cd_steps=int(t.cd_steps), cd_reset=int(t.cd_reset), step_size=float(t.step_size),
-                         leapfrog_steps=int(t.leapfrog_steps), optimizer=t.optimizer, lr=float(t.lr),
-                         walkers=int(t.walkers), data_size=int(t.data_size),
-                         resample_threshold=float(t.resample_threshold), resample_scheme=t.resampling,
-                         iterations=int(t.iterations) or _GUI_ITERATIONS_UNLIMITED, seed=int(t.seed), device=t.device)
 
 
 def _set_combo(box: QtWidgets.QComboBox, key: Any) -> None:
     i = box.findData(key)
     if i >= 0:
         box.setCurrentIndex(i)
-
-
-def _set_training_panel(panel: Any, t: TrainingSettings) -> None:
-    """Put ``t`` into the training panel's widgets without emitting ``changed``."""
-    panel.blockSignals(True)
-    try:
-        _set_combo(panel.target, "landscape")
-        _set_combo(panel.model, t.model)
-        _set_combo(panel.method, t.method)
-        _set_combo(panel.kernel, t.kernel)
-        _set_combo(panel.optimizer, t.optimizer)
-        _set_combo(panel.resampling, t.resampling)
-        _set_combo(panel.device, t.device)
-        for spin, value in ((panel.data_size, t.data_size), (panel.components, t.components),
-                            (panel.cd_steps, t.cd_steps), (panel.step_size, t.step_size), (panel.lr, t.lr),
-                            (panel.walkers, t.walkers), (panel.threshold, t.resample_threshold),
-                            (panel.iterations, t.iterations), (panel.seed, t.seed)):
-            spin.setValue(value)
-    finally:
-        panel.blockSignals(False)
 
 
 def _fields_of(w: Any, kind: str) -> dict[str, Any]:
@@ -137,8 +74,6 @@ def scene_problem(w: Any, scene: Scene) -> str | None:
             value = getattr(run.settings, name, None)
             if value is None:
                 continue
-            if name == "iterations" and value >= _GUI_ITERATIONS_UNLIMITED:
-                continue  # the panel's "until paused"
             lo, hi = field.minimum(), field.maximum()
             if not lo <= value <= hi:
                 return (f"runs[{i}].{name} = {value:,} is outside what the app's field allows ({lo:,} to {hi:,}); "
@@ -325,12 +260,7 @@ class SceneController(QtCore.QObject):
             table = land.spec()
         except NotImplementedError as exc:
             raise UserInputError(f"this landscape cannot be saved in a scene: {exc}") from None
-        runs = []
-        for spec in w.model.specs or w.specs():
-            if spec.kind == "train":
-                runs.append(SceneRun(kind="train", label=spec.label, settings=training_to_scene(spec.training)))
-            else:
-                runs.append(SceneRun(kind="sample", label=spec.label, settings=sampling_to_scene(spec.sampling)))
+        runs = list(w.model.specs or w.specs())  # the run settings are the scene's own type: stored as they are
         bg = w.background.currentData()
         view = ViewSettings(show="energy" if bg == "energy" else "density", view_3d=w.view3d_action.isChecked(),
                             contours=w.show_contours.isChecked(), panels=tuple(self.panels),
@@ -410,11 +340,11 @@ class SceneController(QtCore.QObject):
         train = next((r.settings for r in scene.runs if r.kind == "train"), None)
         if sample is not None:
             w.sampler_panel.blockSignals(True)
-            w.sampler_panel.set_config(sampling_from_scene(sample))
+            w.sampler_panel.set_config(sample)
             w.sampler_panel.blockSignals(False)
             w.views[0].set_start_point(sample.init_point if sample.init == "point" else None)
         if train is not None:
-            _set_training_panel(w.training_panel, training_from_scene(train))
+            w.training_panel.set_settings(train)
         if len(scene.runs) > 1:
             rows = [(r.settings.sampler if r.kind == "sample" else r.settings.method, r.settings.step_size)
                     for r in scene.runs]
@@ -451,15 +381,7 @@ class SceneController(QtCore.QObject):
                                 else np.zeros((0, 2)))
 
     def _runs_of(self, scene: Scene) -> list[RunSpec]:
-        w = self.window
-        s, t = w.sampler_panel.config(), w.training_panel.settings()
-        out = []
-        for r in scene.runs:
-            if r.kind == "sample":
-                out.append(RunSpec(r.display_label, "sample", sampling_from_scene(r.settings), t))
-            else:
-                out.append(RunSpec(r.display_label, "train", s, training_from_scene(r.settings)))
-        return out
+        return [RunSpec(r.kind, r.display_label, r.settings) for r in scene.runs]
 
     def _panel_state(self) -> tuple[Any, ...]:
         w = self.window

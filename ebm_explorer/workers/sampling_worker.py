@@ -10,26 +10,26 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 
-from ebm_explorer.core.blowup import BLOWUP_RULES, blown_up, keep_where, replace_walkers
+from ebm_explorer.core.blowup import blown_up, keep_where, replace_walkers
 from ebm_explorer.core.devices import make_generator
 from ebm_explorer.core.resources import check_walker_memory, device_with_fallback, is_out_of_memory, out_of_memory_message
 from ebm_explorer.core.errors import NumericalError, UserInputError
 from ebm_explorer.core.landscapes import Landscape
 from ebm_explorer.core.mcmc_diagnostics import ess_bulk
 from ebm_explorer.core.metrics import walker_metrics
-from ebm_explorer.core.samplers import SamplerParams, finite_walkers, get_sampler, initial_positions, validate_params
+from ebm_explorer.core.run_settings import SampleSettings
+from ebm_explorer.core.samplers import finite_walkers, get_sampler, initial_positions
 from ebm_explorer.workers.base import LandscapeWorker
 from ebm_explorer.workers.display import walker_histogram
 from ebm_explorer.workers.messages import Metrics, RunSnapshot, WalkerSnapshot
 from ebm_explorer.workers.recent import RecentTrajectory
 
-__all__ = ["SamplingConfig", "SamplingWorker", "MAX_SCATTER_POINTS", "TRAIL_WALKERS", "TRAIL_LENGTH"]
+__all__ = ["SamplingWorker", "MAX_SCATTER_POINTS", "TRAIL_WALKERS", "TRAIL_LENGTH"]
 
 #: walkers sent for the scatter plot (the first ones: initial positions are random, so a fair subset)
 MAX_SCATTER_POINTS = 4000
@@ -45,34 +45,13 @@ ESS_WINDOW = 400
 METRICS_INTERVAL_S = 0.2
 
 
-@dataclass(frozen=True)
-class SamplingConfig:
-    """Everything that defines a sampler run (changing n_walkers/init/seed/device/dtype means a reset)."""
-
-    sampler: str = "mala"
-    step_size: float = 0.05
-    leapfrog_steps: int = 10
-    n_walkers: int = 2000
-    init: str = "gaussian"  # gaussian | uniform | point
-    init_point: tuple[float, float] = (0.0, 0.0)
-    seed: int = 0
-    device: str = "cpu"
-    steps_per_frame: int = 1
-    dtype: str = "float32"
-    blowup_rule: str = "freeze"  # walkers that blow up (NaN/inf, diverged): freeze | reset (core.blowup)
-
-    def params(self) -> SamplerParams:
-        traced = 1 if self.sampler == "hmc" else 0
-        return SamplerParams(step_size=float(self.step_size), leapfrog_steps=int(self.leapfrog_steps), trace_walkers=traced)
-
-
 class SamplingWorker(LandscapeWorker):
-    """Runs ``config.sampler`` on ``landscape``; send ``("config", SamplingConfig)``,
+    """Runs ``config.sampler`` on ``landscape``; send ``("config", SampleSettings)``,
     ``("landscape", (landscape, version))`` or ``("reference", ReferenceReady)`` to change it live."""
 
     settings_name = "sampler"
 
-    def __init__(self, run_id: int, config: SamplingConfig, landscape: Landscape, landscape_version: int = 0) -> None:
+    def __init__(self, run_id: int, config: SampleSettings, landscape: Landscape, landscape_version: int = 0) -> None:
         super().__init__(run_id, landscape, landscape_version)
         self.config = config
         self.steps_per_batch = max(1, int(config.steps_per_frame))
@@ -80,13 +59,11 @@ class SamplingWorker(LandscapeWorker):
         self.recent: RecentTrajectory | None = None  # recent steps of a subset of walkers (export)
 
     # ---- settings ------------------------------------------------------------------------
-    def apply_config(self, value: SamplingConfig) -> None:
-        old, new = self.config, value
-        validate_params(new.sampler, new.params())
+    def apply_config(self, value: SampleSettings) -> None:
+        old, new = self.config, value.validated()
         self.config = new
         self.steps_per_batch = max(1, int(new.steps_per_frame))
-        restart = (old.n_walkers, old.init, old.init_point, old.seed, old.device, old.dtype) != (
-            new.n_walkers, new.init, new.init_point, new.seed, new.device, new.dtype)
+        restart = old.restart_key() != new.restart_key()
         if restart and self._state is not None:
             self.setup()
         elif old.sampler != new.sampler and self._state is not None:
@@ -97,20 +74,18 @@ class SamplingWorker(LandscapeWorker):
             self._reinit_state()
 
     def resource_hint(self) -> tuple[int | None, str]:
-        return int(self.config.n_walkers), str(self.config.device)
+        return int(self.config.walkers), str(self.config.device)
 
     # ---- run -----------------------------------------------------------------------------
     def setup(self) -> None:
         cfg = self.config
         self._state = None
         self.sampler = get_sampler(cfg.sampler)
-        validate_params(cfg.sampler, cfg.params())
-        if cfg.blowup_rule not in BLOWUP_RULES:
-            raise UserInputError(f"blow-up rule must be one of {', '.join(BLOWUP_RULES)}, got {cfg.blowup_rule!r}")
+        cfg.validated()
         self.device, self.notice = device_with_fallback(cfg.device)
         self.dtype = getattr(torch, cfg.dtype)
         self.generator = make_generator(cfg.seed, self.device)
-        n = int(cfg.n_walkers)
+        n = int(cfg.walkers)
         check_walker_memory(n, self.device, self.dtype, landscape=self.landscape)
         try:
             pos = initial_positions(cfg.init, n, self.landscape.box, self.generator, self.device, self.dtype,
@@ -158,7 +133,7 @@ class SamplingWorker(LandscapeWorker):
         self._last = None
 
     def advance(self, n: int) -> None:
-        params = self.config.params()
+        params = self.config.kernel_params(trace_walkers=1 if self.config.sampler == "hmc" else 0)
         sel = 0
         for k in range(n):
             before = self._state.position[sel].clone()

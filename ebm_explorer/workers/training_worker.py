@@ -8,25 +8,23 @@ grid, and the trainer's exact metrics (KL, Fisher, cross-entropy, learned mode w
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 
-from ebm_explorer.core.devices import make_generator
 from ebm_explorer.core.resources import check_walker_memory, device_with_fallback
 from ebm_explorer.core.errors import UserInputError
 from ebm_explorer.core.landscapes import Landscape
-from ebm_explorer.core.training import GridDiagnostics, MixtureEnergy, MLPModel, TrainConfig, Trainer
-from ebm_explorer.core.training.data import load_points, sample_landscape
-from ebm_explorer.core.training.kmeans import kmeans_pp_means
+from ebm_explorer.core.run_settings import TrainSettings
+from ebm_explorer.core.training import MixtureEnergy, Trainer
+from ebm_explorer.core.training.recipe import build_trainer
 from ebm_explorer.workers.base import LandscapeWorker
 from ebm_explorer.workers.display import walker_histogram
 from ebm_explorer.workers.messages import Metrics, RunSnapshot, TrainingExtras, WalkerSnapshot
 from ebm_explorer.workers.recent import RecentTrajectory
 
-__all__ = ["TrainingSettings", "TrainingWorker", "MODEL_GRID"]
+__all__ = ["TrainingWorker", "MODEL_GRID"]
 
 #: resolution of the learned-energy image sent to the view (and of the exact training diagnostics)
 MODEL_GRID = 96
@@ -34,69 +32,18 @@ MODEL_GRID = 96
 MAX_DRAWN_POINTS = 3000
 
 
-@dataclass(frozen=True)
-class TrainingSettings:
-    """What the training panel chooses; ``trainer_config()`` gives the core's :class:`TrainConfig`."""
-
-    method: str = "jarzynski"  # cd | pcd | jarzynski
-    kernel: str = "ula"
-    model: str = "gmm"  # gmm (trainable mixture) | mlp
-    components: int = 2
-    step_size: float = 0.05
-    leapfrog_steps: int = 5
-    cd_steps: int = 1
-    cd_reset: int = 1
-    walkers: int = 2000
-    data_size: int = 2000
-    data_file: str = ""  # empty: sample the data exactly from the current landscape
-    lr: float = 0.05
-    optimizer: str = "adam"
-    resample_threshold: float = 0.5
-    resampling: str = "systematic"
-    iterations: int = 0  # 0: until paused
-    seed: int = 0
-    device: str = "cpu"
-    #: a scene's ``TrainSettings``: when set (and no data file), the trainer is built exactly as the
-    #: headless runner builds it (``scenes.headless.build_trainer``), so a scene runs the same in both
-    recipe: Any = None
-
-    def trainer_config(self) -> TrainConfig:
-        return TrainConfig(
-            method=self.method, kernel=self.kernel, step_size=float(self.step_size),
-            leapfrog_steps=int(self.leapfrog_steps), cd_steps=int(self.cd_steps), cd_reset=int(self.cd_reset),
-            walkers=int(self.walkers), optimizer=self.optimizer, lr=float(self.lr),
-            resample_threshold=float(self.resample_threshold), resampling=self.resampling, seed=int(self.seed),
-        ).validated()
-
-
-def initial_model(settings: TrainingSettings, box: Any, data: torch.Tensor, device: torch.device) -> Any:
-    """The starting model: a mixture with means from k-means++ on ``data``, equal masses and a common
-    width, or a confined MLP.
-
-    Both are distributions with exact samples and log Z (Jarzynski starts from them).
-    """
-    if settings.model == "gmm":
-        m = int(settings.components)
-        means = kmeans_pp_means(data, m, torch.Generator().manual_seed(int(settings.seed)))
-        width = min(box.width, box.height) / 8
-        return MixtureEnergy(means, widths=width, box=box, device=device)
-    if settings.model == "mlp":
-        return MLPModel(box, generator=torch.Generator().manual_seed(int(settings.seed)), device=device)
-    raise UserInputError(f"model must be gmm or mlp, got {settings.model!r}")
-
-
 class TrainingWorker(LandscapeWorker):
     """Trains on ``landscape`` (or on ``settings.data_file``); one ``step`` = one training iteration."""
 
     settings_name = "training"
 
-    def __init__(self, run_id: int, settings: TrainingSettings, landscape: Landscape, landscape_version: int = 0) -> None:
+    def __init__(self, run_id: int, settings: TrainSettings, landscape: Landscape, landscape_version: int = 0) -> None:
         super().__init__(run_id, landscape, landscape_version)
         self.settings = settings
         self.trainer: Trainer | None = None
         self.recent: RecentTrajectory | None = None  # recent iterations of a subset of walkers (export)
 
-    def apply_config(self, value: TrainingSettings) -> None:
+    def apply_config(self, value: TrainSettings) -> None:
         self.settings = value
         if self.trainer is not None:
             self.setup()
@@ -114,24 +61,9 @@ class TrainingWorker(LandscapeWorker):
         device, self.notice = device_with_fallback(s.device)
         check_walker_memory(int(s.walkers) + int(s.data_size), device, torch.float64, landscape=self.landscape)
         box = self.landscape.box
-        if s.recipe is not None and not s.data_file:
-            from ebm_explorer.scenes.headless import build_trainer
-
-            self.trainer = build_trainer(s.recipe, self.landscape, resolution=MODEL_GRID)
-            data, model = self.trainer.data, self.trainer.model
-        else:
-            cfg = s.trainer_config()
-            gen = make_generator(s.seed, device)
-            if s.data_file:
-                data = torch.as_tensor(load_points(s.data_file), dtype=torch.float64)
-                target = None
-            else:
-                data = sample_landscape(self.landscape, int(s.data_size),
-                                        torch.Generator().manual_seed(int(s.seed) + 1))
-                target = self.landscape
-            model = initial_model(s, box, data, device)
-            diagnostics = GridDiagnostics(box, target, resolution=MODEL_GRID, device=device)
-            self.trainer = Trainer(model, data, cfg, diagnostics, generator=gen)
+        target = None if s.data_file else self.landscape  # a data file: no exact target, the landscape's box
+        self.trainer = build_trainer(s, target, resolution=MODEL_GRID, box=box, device=device)
+        data, model = self.trainer.data, self.trainer.model
         tr = self.trainer
         self.recent = RecentTrajectory(tr.walkers.shape[0], tr.device, tr.dtype)
         self.recent.add(0, tr.walkers, tr.state.energy, None, tr.log_weights)

@@ -16,7 +16,7 @@ import torch
 
 from ebm_explorer.core.devices import make_generator
 from ebm_explorer.core.landscapes import GaussianMixture
-from ebm_explorer.core.training import GridDiagnostics, MixtureEnergy, TrainConfig, Trainer
+from ebm_explorer.core.training import GridDiagnostics, MixtureEnergy, Trainer, TrainSettings
 from ebm_explorer.core.training import jarzynski as jz
 from ebm_explorer.core.training.data import sample_mixture
 from ebm_explorer.core.types import Box
@@ -52,9 +52,10 @@ def _three_mode_run(walkers: int, kernel: str, iterations: int = 1000, seed: int
     data = sample_mixture(target, 4000, gen, stratified=True)
     init = torch.tensor(MEANS, dtype=D) + 0.5 * torch.randn((3, 2), generator=make_generator(1000 + seed), dtype=D)
     model = MixtureEnergy(init, widths=1.0, box=target.box)
-    cfg = TrainConfig(method="jarzynski", kernel=kernel, walkers=walkers, step_size=0.1 if kernel == "hmc" else 0.05,
-                      leapfrog_steps=5, optimizer="sgd", lr=0.05, seed=seed, diagnostics_every=iterations)
-    trainer = Trainer(model, data, cfg, GridDiagnostics(target.box, target, 64), generator=gen)
+    cfg = TrainSettings(method="jarzynski", kernel=kernel, walkers=walkers, step_size=0.1 if kernel == "hmc" else 0.05,
+                        leapfrog_steps=5, optimizer="sgd", lr=0.05, means_lr_scale=1.0, seed=seed)
+    trainer = Trainer(model, data, cfg, GridDiagnostics(target.box, target, 64), generator=gen,
+                      diagnostics_every=iterations)
     for _ in range(iterations):
         m = trainer.step()
     return m, model.log_z_exact()

@@ -11,7 +11,7 @@ import torch
 from ebm_explorer.core.devices import make_generator
 from ebm_explorer.core.errors import UserInputError
 from ebm_explorer.core.landscapes.gmm import GaussianMixture
-from ebm_explorer.core.training import GridDiagnostics, MixtureEnergy, MLPModel, TrainConfig, Trainer, sample_mixture
+from ebm_explorer.core.training import GridDiagnostics, MixtureEnergy, MLPModel, Trainer, TrainSettings, sample_mixture
 from ebm_explorer.core.training.score_matching import (
     _autograd_grad_and_laplacian,
     dsm_loss,
@@ -70,7 +70,7 @@ def _fit(method: str, iterations: int, n_data: int = 40_000, **cfg) -> tuple[Mix
     data = sample_mixture(TARGET, n_data, gen, stratified=True)
     init = torch.tensor(TARGET.means, dtype=D) + 0.7 * torch.randn((2, 2), generator=gen, dtype=D)
     model = MixtureEnergy(init, widths=1.5 if method != "jarzynski" else 1.0, box=TARGET.box)
-    trainer = Trainer(model, data, TrainConfig(method=method, seed=0, **cfg),
+    trainer = Trainer(model, data, TrainSettings(method=method, seed=0, means_lr_scale=1.0, **cfg),
                       GridDiagnostics(TARGET.box, TARGET, 96), generator=gen)
     for _ in range(iterations):
         m = trainer.step()
@@ -109,7 +109,7 @@ def test_mlp_sm_and_dsm_reduce_the_fisher_divergence() -> None:
         gen = make_generator(0)
         data = sample_mixture(target, 1000, gen)
         model = MLPModel(target.box, hidden=(32, 32), generator=torch.Generator().manual_seed(0))
-        tr = Trainer(model, data, TrainConfig(method=method, optimizer="adam", lr=0.01, noise_std=0.2),
+        tr = Trainer(model, data, TrainSettings(method=method, optimizer="adam", lr=0.01, noise_std=0.2),
                      GridDiagnostics(target.box, target, 48), generator=gen)
         first = tr.step().fisher
         for _ in range(60):
@@ -124,4 +124,4 @@ def test_dsm_loss_is_reproducible_and_noise_std_validated() -> None:
     b = dsm_loss(model, x, 0.3, make_generator(4))
     assert float(a.detach()) == float(b.detach())
     with pytest.raises(UserInputError, match="noise std"):
-        TrainConfig(method="dsm", noise_std=0.0).validated()
+        TrainSettings(method="dsm", noise_std=0.0).validated()

@@ -15,7 +15,7 @@ from ebm_explorer.core.training import (
     GridDiagnostics,
     MixtureEnergy,
     MLPModel,
-    TrainConfig,
+    TrainSettings,
     Trainer,
     TrainHistory,
     load_points,
@@ -92,8 +92,8 @@ def _jarzynski_fit(weights: list[float], means: list[list[float]], seed: int, it
     data = sample_mixture(target, 4000, gen, stratified=True)
     init = torch.tensor(means, dtype=D) + 0.5 * torch.randn((len(weights), 2), generator=gen, dtype=D)
     model = MixtureEnergy(init, widths=1.0, box=target.box)
-    cfg = TrainConfig(method="jarzynski", walkers=3000, step_size=0.05, optimizer="sgd", lr=0.1,
-                      resample_threshold=0.5, seed=seed)
+    cfg = TrainSettings(method="jarzynski", walkers=3000, step_size=0.05, optimizer="sgd", lr=0.1,
+                        means_lr_scale=1.0, resample_threshold=0.5, seed=seed)
     trainer = Trainer(model, data, cfg, GridDiagnostics(target.box, target, 96), generator=gen)
     for _ in range(iterations):
         m = trainer.step()
@@ -141,9 +141,9 @@ def test_history_arrays_and_callbacks() -> None:
     data = sample_mixture(target, 500, gen)
     for method in ("cd", "pcd", "jarzynski"):
         model = MixtureEnergy([[-1.0, 0.0], [1.0, 0.0]], box=target.box)
-        cfg = TrainConfig(method=method, kernel="mala" if method == "pcd" else "ula", walkers=200, lr=0.01,
-                          cd_steps=2, diagnostics_every=2)
-        tr = Trainer(model, data, cfg, GridDiagnostics(target.box, target, 32), generator=gen)
+        cfg = TrainSettings(method=method, kernel="mala" if method == "pcd" else "ula", walkers=200, lr=0.01,
+                            means_lr_scale=1.0, cd_steps=2)
+        tr = Trainer(model, data, cfg, GridDiagnostics(target.box, target, 32), generator=gen, diagnostics_every=2)
         hist = TrainHistory()
         tr.add_callback("on_step_end", hist)
         for _ in range(5):
@@ -156,7 +156,7 @@ def test_history_arrays_and_callbacks() -> None:
     with pytest.raises(UserInputError):
         tr.add_callback("on_batch_end", hist)
     with pytest.raises(UserInputError):
-        TrainConfig(method="foo").validated()
+        TrainSettings(method="foo").validated()
 
 
 def test_cached_parameter_gradient_equals_a_fresh_one() -> None:
@@ -168,7 +168,7 @@ def test_cached_parameter_gradient_equals_a_fresh_one() -> None:
     seen = []
     for mlp in (False, True):
         model = MLPModel(box=target.box) if mlp else MixtureEnergy([[-1.0, 0.0], [1.0, 0.0]], box=target.box)
-        tr = Trainer(model, data, TrainConfig(method="jarzynski", walkers=300, lr=0.01), generator=gen)
+        tr = Trainer(model, data, TrainSettings(method="jarzynski", walkers=300, lr=0.01, means_lr_scale=1.0), generator=gen)
         for _ in range(4):
             tr.step()
             state, version, fn = tr._param_grad_at
@@ -185,7 +185,7 @@ def test_nonfinite_walkers_are_dropped_and_reported() -> None:
     gen = make_generator(3)
     data = sample_mixture(target, 200, gen)
     model = MixtureEnergy([[0.0, 0.0]], box=target.box)
-    tr = Trainer(model, data, TrainConfig(method="jarzynski", walkers=100, lr=0.01), generator=gen)
+    tr = Trainer(model, data, TrainSettings(method="jarzynski", walkers=100, lr=0.01, means_lr_scale=1.0), generator=gen)
     pos = tr.state.position.clone()
     pos[:7] = float("nan")
     tr.state = tr._evaluate(pos)
@@ -199,7 +199,7 @@ def test_divergence_raises_numerical_error() -> None:
     gen = make_generator(4)
     data = sample_mixture(target, 200, gen)
     model = MixtureEnergy([[0.0, 0.0]], box=target.box)
-    tr = Trainer(model, data, TrainConfig(method="pcd", walkers=50, lr=1e308), generator=gen)
+    tr = Trainer(model, data, TrainSettings(method="pcd", walkers=50, lr=1e308, means_lr_scale=1.0), generator=gen)
     with pytest.raises(NumericalError):
         for _ in range(5):
             tr.step()

@@ -194,7 +194,7 @@ def test_run_pause_step_reset_each_sampler(qtbot, make_window, wait_paused, samp
     combo = w.sampler_panel.algorithm
     combo.setCurrentIndex(combo.findData(sampler))
     qtbot.waitUntil(lambda: _ref_ready(w), timeout=WAIT)
-    assert w.model.specs[0].sampling.sampler == sampler
+    assert w.model.specs[0].settings.sampler == sampler
     qtbot.keyClick(w, QtCore.Qt.Key.Key_Space)  # run
     qtbot.waitUntil(lambda: w.model.latest[0] is not None and w.model.latest[0].step >= 5, timeout=WAIT)
     assert w.run_action.text() == "Pause"
@@ -233,7 +233,7 @@ def test_training_run_and_use_learned_energy(qtbot, make_window):
     w.tabs.setCurrentIndex(2)
     w.set_mode("train")
     qtbot.waitUntil(lambda: _ref_ready(w), timeout=WAIT)
-    assert w.model.specs[0].kind == "train" and w.model.specs[0].training.method == "jarzynski"
+    assert w.model.specs[0].kind == "train" and w.model.specs[0].settings.method == "jarzynski"
     w.run()
     h = w.model.histories
     qtbot.waitUntil(lambda: h[0].n >= 3, timeout=120000)
@@ -268,8 +268,8 @@ def test_compare_mode_runs_side_by_side(qtbot, make_window, wait_paused):
     w.compare_panel.set_rows([("ula", 0.3), ("mala", 0.3)])
     w.compare_action.trigger()
     assert w.compare and w.stack.currentIndex() == 1
-    assert [s.sampling.sampler for s in w.model.specs] == ["ula", "mala"]
-    assert len({s.sampling.seed for s in w.model.specs}) == 1
+    assert [s.settings.sampler for s in w.model.specs] == ["ula", "mala"]
+    assert len({s.settings.seed for s in w.model.specs}) == 1
     w.run()
     # rows recorded while paused (start, reference arrival) carry no acceptance: wait for stepped rows
     qtbot.waitUntil(lambda: all(np.isfinite(h.series("acceptance")[1]).any() for h in w.model.histories),
@@ -308,7 +308,7 @@ def test_worker_error_is_shown_and_the_app_survives(qtbot, make_window):
     from dataclasses import replace
 
     spec = w.model.specs[0]
-    w.model.update_spec(0, replace(spec, sampling=replace(spec.sampling, n_walkers=10**12)))
+    w.model.update_spec(0, replace(spec, settings=replace(spec.settings, walkers=10**12)))
     qtbot.waitUntil(lambda: w.error_banner.isVisible(), timeout=WAIT)
     assert "walkers need" in w.error_banner.text()
     qtbot.waitUntil(lambda: w.model.states[0] == "failed", timeout=WAIT)
@@ -331,7 +331,7 @@ def test_click_places_the_start_point(qtbot, make_window):
     assert len(view.start_marker.data) == 1
     w.step()
     qtbot.waitUntil(lambda: w.model.latest[0] is not None and w.model.latest[0].step == 1
-                    and w.model.specs[0].sampling.init == "point", timeout=WAIT)
+                    and w.model.specs[0].settings.init == "point", timeout=WAIT)
 
 
 def test_settings_persist_between_sessions(qtbot, make_window, settings):

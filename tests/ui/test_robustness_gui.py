@@ -15,8 +15,10 @@ from ebm_explorer.core.landscapes import FormulaLandscape, GridLandscape, make_l
 from ebm_explorer.core.reference import compute_reference
 from ebm_explorer.core.types import Box
 from ebm_explorer.ui.robustness import explain_landscape
-from ebm_explorer.workers.sampling_worker import SamplingConfig, SamplingWorker
-from ebm_explorer.workers.training_worker import TrainingSettings, TrainingWorker
+from ebm_explorer.core.run_settings import SampleSettings
+from ebm_explorer.workers.sampling_worker import SamplingWorker
+from ebm_explorer.core.run_settings import TrainSettings
+from ebm_explorer.workers.training_worker import TrainingWorker
 
 pytestmark = pytest.mark.timeout(240)
 WAIT = 240_000  # ms: a wait returns once its condition holds; 4 min covers 2 test workers on 2 busy cores
@@ -89,7 +91,7 @@ def _worker(qtbot, config, landscape=None):
 
 @pytest.mark.parametrize("rule", ["freeze", "reset"])
 def test_diverging_walkers_are_counted_flagged_and_handled(qtbot, rule):
-    w = _worker(qtbot, SamplingConfig(sampler="ula", step_size=8.0, n_walkers=500, blowup_rule=rule))
+    w = _worker(qtbot, SampleSettings(sampler="ula", step_size=8.0, walkers=500, blowup_rule=rule))
     w.advance(60)
     w.step_count = 60
     snap = w.make_snapshot()  # no exception: the run goes on
@@ -104,7 +106,7 @@ def test_diverging_walkers_are_counted_flagged_and_handled(qtbot, rule):
 
 def test_nan_energy_region_freezes_walkers(qtbot):
     land = FormulaLandscape("x**2 + y**2 + log(3.5 - x)", BOX)  # NaN for x > 3.5 (beyond the box)
-    w = _worker(qtbot, SamplingConfig(sampler="mh", step_size=2.0, n_walkers=400, init="point",
+    w = _worker(qtbot, SampleSettings(sampler="mh", step_size=2.0, walkers=400, init="point",
                                       init_point=(2.9, 0.0)), land)
     w.advance(30)
     snap = w.make_snapshot()
@@ -115,7 +117,7 @@ def test_nan_energy_region_freezes_walkers(qtbot):
 def test_blowups_show_in_the_window_and_the_app_continues(qtbot, make_window):
     w = make_window()
     qtbot.waitUntil(lambda: _ref_ready(w), timeout=WAIT)
-    w.sampler_panel.set_config(SamplingConfig(sampler="ula", step_size=9.0, n_walkers=400))
+    w.sampler_panel.set_config(SampleSettings(sampler="ula", step_size=9.0, walkers=400))
     w.run()
     qtbot.waitUntil(lambda: w.robustness.counts[1] > 0, timeout=WAIT)
     assert "blow-ups:" in w.robustness.blowup_label.text() and "freeze" in w.robustness.blowup_label.text()
@@ -131,9 +133,8 @@ def test_huge_walker_count_is_refused_with_advice_and_the_run_recovers(qtbot, ma
     w = make_window()
     qtbot.waitUntil(lambda: _ref_ready(w), timeout=WAIT)
     with pytest.raises(UserInputError, match="try 1e"):
-        SamplingWorker(1, SamplingConfig(n_walkers=10**12), make_landscape("gmm")).setup()
-    w.model.update_spec(0, w.model.specs[0].__class__(
-        "huge", "sample", SamplingConfig(n_walkers=10**12), w.model.specs[0].training))
+        SamplingWorker(1, SampleSettings(walkers=10**12), make_landscape("gmm")).setup()
+    w.model.update_spec(0, w.model.specs[0].__class__("sample", "huge", SampleSettings(walkers=10**12)))
     qtbot.waitUntil(lambda: w.model.states[0] == "failed", timeout=WAIT)
     qtbot.waitUntil(lambda: "walkers need ~" in w.error_banner.text(), timeout=WAIT)
     w.sampler_panel.walkers.setValue(300)  # the user follows the advice and presses Run
@@ -143,7 +144,7 @@ def test_huge_walker_count_is_refused_with_advice_and_the_run_recovers(qtbot, ma
 
 
 def test_out_of_memory_during_a_step_gives_advice(qtbot, monkeypatch):
-    w = SamplingWorker(3, SamplingConfig(n_walkers=200), make_landscape("gmm"))
+    w = SamplingWorker(3, SampleSettings(walkers=200), make_landscape("gmm"))
     errors = []
     w.failed.connect(errors.append, QtCore.Qt.ConnectionType.DirectConnection)
     w.setup()
@@ -160,13 +161,13 @@ def test_out_of_memory_during_a_step_gives_advice(qtbot, monkeypatch):
 def test_cuda_request_without_gpu_falls_back_with_a_notice(qtbot, make_window):
     w = make_window()
     qtbot.waitUntil(lambda: _ref_ready(w), timeout=WAIT)
-    w.sampler_panel.set_config(SamplingConfig(device="cuda", n_walkers=300))
+    w.sampler_panel.set_config(SampleSettings(device="cuda", walkers=300))
     assert w.sampler_panel.device.currentData() == "cuda" and "not available" in w.sampler_panel.device.currentText()
     w.run()
     # the notice can arrive (with the worker's first snapshot) before its "running" state does
     qtbot.waitUntil(lambda: "running on cpu instead" in w.robustness.banner.text() and w.model.any_running,
                     timeout=WAIT)
-    assert w.model.specs[0].sampling.device == "cuda"  # the user's choice is kept for a machine with a GPU
+    assert w.model.specs[0].settings.device == "cuda"  # the user's choice is kept for a machine with a GPU
 
 
 # ---- training divergence ------------------------------------------------------------------------
@@ -239,11 +240,11 @@ def test_autosave_discard_and_unreadable_autosave(qtbot, make_window, tmp_path, 
 
 def test_training_state_capture_and_restore_round_trip(qtbot):
     land = make_landscape("gmm")
-    a = TrainingWorker(1, TrainingSettings(walkers=200, data_size=300), land)
+    a = TrainingWorker(1, TrainSettings(walkers=200, data_size=300), land)
     a.setup()
     a.advance(5)
     saved = a.capture_state()
-    b = TrainingWorker(2, TrainingSettings(walkers=200, data_size=300), land)
+    b = TrainingWorker(2, TrainSettings(walkers=200, data_size=300), land)
     b.setup()
     b.restore_state(saved)
     assert b.trainer.iteration == 5
@@ -279,9 +280,9 @@ def test_hammer_workers_directly(qtbot):
     land = make_landscape("gmm")
     rng = random.Random(1)
     for _round in range(4):
-        workers = [SamplingWorker(10 + k, SamplingConfig(n_walkers=200, sampler=s), land)
+        workers = [SamplingWorker(10 + k, SampleSettings(walkers=200, sampler=s), land)
                    for k, s in enumerate(["mh", "ula", "mala", "hmc"])]
-        workers.append(TrainingWorker(20, TrainingSettings(walkers=100, data_size=200), land))
+        workers.append(TrainingWorker(20, TrainSettings(walkers=100, data_size=200), land))
         for wk in workers:
             wk.start()
         for _ in range(150):

@@ -65,8 +65,8 @@ def test_unknown_and_missing_keys_open_with_a_non_blocking_message(qtbot, make_w
     assert box is not None and box.isVisible() and box.windowModality() == QtCore.Qt.WindowModality.NonModal
     assert "colour" in box.text() and "wobble" in box.text()
     qtbot.waitUntil(lambda: _ref_ready(w) and w.model.latest and w.model.latest[0] is not None, timeout=WAIT)
-    assert w.model.specs[0].sampling.sampler == "mh"
-    assert w.model.specs[0].sampling.n_walkers == 1000  # missing key: the scene default
+    assert w.model.specs[0].settings.sampler == "mh"
+    assert w.model.specs[0].settings.walkers == 1000  # missing key: the scene default
     bad = tmp_path / "bad.toml"
     bad.write_text("format_version = 1\n[landscape\n", encoding="utf-8")
     assert not w.scenes.open_path(bad)
@@ -95,7 +95,7 @@ def test_builtin_scenes_from_menu_and_number_keys_animate(qtbot, make_window, wa
     assert abs(np.max(x) - 2.0) < 1e-3
 
     w.scenes.scene_actions[4].trigger()
-    assert w.scenes.scene.title.startswith("4.") and [s.sampling.sampler for s in w.model.specs] == ["mh", "mala", "hmc"]
+    assert w.scenes.scene.title.startswith("4.") and [s.settings.sampler for s in w.model.specs] == ["mh", "mala", "hmc"]
     _animates(qtbot, w, 3)
     assert {"modes_bar", "modes_time"} <= set(w.scenes.visible_plots())
 
@@ -129,7 +129,7 @@ def test_builtin_scenes_from_menu_and_number_keys_animate(qtbot, make_window, wa
 
     w.scenes.scene_actions[1].trigger()
     assert [s.kind for s in w.model.specs] == ["train"] * 3
-    assert [s.training.method for s in w.model.specs] == ["cd", "pcd", "jarzynski"]
+    assert [s.settings.method for s in w.model.specs] == ["cd", "pcd", "jarzynski"]
     _animates(qtbot, w, 3, min_step=1)
     m = w.model.latest[0].training
     assert m is not None and m.model_spec["kind"] == "gmm"

@@ -11,7 +11,8 @@ from ebm_explorer.core.types import Box
 from ebm_explorer.workers.base import BATCH_S, MAX_BATCH, LoopWorker, compute_threads
 from ebm_explorer.workers.display import walker_histogram
 from ebm_explorer.workers.jobs import reference_job
-from ebm_explorer.workers.sampling_worker import SamplingConfig, SamplingWorker
+from ebm_explorer.core.run_settings import SampleSettings
+from ebm_explorer.workers.sampling_worker import SamplingWorker
 
 
 def test_walker_histogram_equals_numpy_histogram2d():
@@ -36,7 +37,7 @@ def test_walker_histogram_equals_numpy_histogram2d():
 
 def test_metrics_carry_the_iid_noise_floor():
     land = make_landscape("gmm")
-    w = SamplingWorker(0, SamplingConfig(sampler="mala", step_size=0.1, n_walkers=2000, seed=1), land)
+    w = SamplingWorker(0, SampleSettings(sampler="mala", step_size=0.1, walkers=2000, seed=1), land)
     w.setup()
     w.reference = reference_job(land, 0)
     w.advance(3)

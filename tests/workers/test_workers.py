@@ -9,7 +9,8 @@ from ebm_explorer.core.landscapes import make_landscape
 from ebm_explorer.core.metrics import walker_metrics
 from ebm_explorer.workers.jobs import JobWorker, reference_job
 from ebm_explorer.workers.messages import RunSnapshot, WorkerError
-from ebm_explorer.workers.sampling_worker import SamplingConfig, SamplingWorker
+from ebm_explorer.core.run_settings import SampleSettings
+from ebm_explorer.workers.sampling_worker import SamplingWorker
 
 
 @pytest.fixture
@@ -27,7 +28,7 @@ def _collect(worker):
 
 def test_single_steps_and_metrics_match_core(qtbot, landscape):
     ref = reference_job(landscape, 0)
-    w = SamplingWorker(0, SamplingConfig(sampler="mala", step_size=0.1, n_walkers=300, seed=3), landscape, 0)
+    w = SamplingWorker(0, SampleSettings(sampler="mala", step_size=0.1, walkers=300, seed=3), landscape, 0)
     got, errors = _collect(w)
     w.start()
     try:
@@ -52,7 +53,7 @@ def test_single_steps_and_metrics_match_core(qtbot, landscape):
 
 
 def test_runaway_ula_walkers_are_flagged_and_the_run_continues(qtbot, landscape):
-    w = SamplingWorker(1, SamplingConfig(sampler="ula", step_size=8.0, n_walkers=200), landscape, 0)
+    w = SamplingWorker(1, SampleSettings(sampler="ula", step_size=8.0, walkers=200), landscape, 0)
     got, errors = _collect(w)
     w.start()
     try:
@@ -62,7 +63,7 @@ def test_runaway_ula_walkers_are_flagged_and_the_run_continues(qtbot, landscape)
         assert not errors and got[-1].blowup_rule == "freeze" and got[-1].n_flagged > 0
         assert np.isfinite(got[-1].walkers.points).all()
         # a reset with a sane step size runs again
-        w.send("config", SamplingConfig(sampler="ula", step_size=0.05, n_walkers=200))
+        w.send("config", SampleSettings(sampler="ula", step_size=0.05, walkers=200))
         w.reset()
         w.single_step()
         qtbot.waitUntil(lambda: bool(got) and got[-1].step == 1, timeout=20000)
@@ -71,7 +72,7 @@ def test_runaway_ula_walkers_are_flagged_and_the_run_continues(qtbot, landscape)
 
 
 def test_hmc_sends_its_leapfrog_path(qtbot, landscape):
-    w = SamplingWorker(2, SamplingConfig(sampler="hmc", step_size=0.2, leapfrog_steps=7, n_walkers=50), landscape, 0)
+    w = SamplingWorker(2, SampleSettings(sampler="hmc", step_size=0.2, leapfrog_steps=7, walkers=50), landscape, 0)
     got, _ = _collect(w)
     w.start()
     try:

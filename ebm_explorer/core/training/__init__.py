@@ -1,9 +1,10 @@
 """EBM training: CD-k, PCD and Jarzynski-reweighted training with exact grid diagnostics.
 
-``Trainer(model, data, TrainConfig(...), diagnostics).step() -> TrainMetrics``; see ``trainer.py`` for
+``Trainer(model, data, TrainSettings(...), diagnostics).step() -> TrainMetrics``; see ``trainer.py`` for
 the order of operations and docs/algorithms.md §4 for the update rules.
 """
 
+from ebm_explorer.core.run_settings import TrainSettings
 from ebm_explorer.core.training.data import load_points, sample_from_reference, sample_landscape, sample_mixture
 from ebm_explorer.core.training.diagnostics import GridDiagnostics, GridValues
 from ebm_explorer.core.training.models import MixtureEnergy, MLPModel, TrainableEnergy
@@ -12,7 +13,6 @@ from ebm_explorer.core.training.trainer import (
     KERNELS,
     METHODS,
     OPTIMIZERS,
-    TrainConfig,
     Trainer,
     TrainHistory,
     TrainMetrics,
@@ -33,8 +33,8 @@ __all__ = [
     "KERNELS",
     "METHODS",
     "OPTIMIZERS",
-    "TrainConfig",
     "Trainer",
+    "TrainSettings",
     "TrainHistory",
     "TrainMetrics",
 ]

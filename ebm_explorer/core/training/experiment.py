@@ -22,7 +22,8 @@ from ebm_explorer.core.training.data import sample_mixture
 from ebm_explorer.core.training.diagnostics import GridDiagnostics
 from ebm_explorer.core.training.jarzynski import cv2_threshold_to_ess
 from ebm_explorer.core.training.models import MixtureEnergy
-from ebm_explorer.core.training.trainer import TrainConfig, Trainer
+from ebm_explorer.core.run_settings import TrainSettings
+from ebm_explorer.core.training.trainer import Trainer
 from ebm_explorer.core.types import Box
 
 __all__ = ["ModeWeightSettings", "ModeWeightRun", "mode_weight_target", "run_mode_weight_method"]
@@ -72,7 +73,7 @@ def run_mode_weight_method(
     means[0, 0], means[1, 0] = -0.1, 0.1
     model = MixtureEnergy(means, learn_widths=False, freeze_first_z=True, box=target.box)
     factor = settings.cd_lr_factor if method == "cd" else 1.0
-    cfg = TrainConfig(
+    cfg = TrainSettings(
         method=method,
         kernel="ula",
         step_size=settings.step_size,
@@ -81,15 +82,14 @@ def run_mode_weight_method(
         walkers=settings.walkers,
         optimizer="sgd",
         lr=settings.lr_means * factor,
-        group_lr=(("means", settings.lr_means * factor), ("z", settings.lr_z * factor)),
         resample_threshold=cv2_threshold_to_ess(settings.cv2_threshold),
-        resampling=settings.resampling,
-        stratified_init=True,
+        resample_scheme=settings.resampling,
         cross_fit=False,  # the paper's algorithm; held-out walkers would not change it, only cost time
         seed=seed,
     )
     diag = diagnostics or GridDiagnostics(target.box, target, settings.grid_resolution)
-    trainer = Trainer(model, data, cfg, diag, generator=gen)
+    trainer = Trainer(model, data, cfg, diag, generator=gen, stratified_init=True,
+                      group_lr=(("means", settings.lr_means * factor), ("z", settings.lr_z * factor)))
     arrays, seconds = trainer.run(settings.iterations)
     return ModeWeightRun(
         method=method,

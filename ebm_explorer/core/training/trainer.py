@@ -31,8 +31,7 @@ from __future__ import annotations
 import math
 import time
 from collections import defaultdict
-from dataclasses import dataclass, field, fields, replace
-from numbers import Integral, Real
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import numpy as np
@@ -40,69 +39,20 @@ import torch
 
 from ebm_explorer.core.devices import make_generator
 from ebm_explorer.core.errors import NumericalError, UserInputError
-from ebm_explorer.core.samplers import SamplerParams, SamplerState, get_sampler
+from ebm_explorer.core.run_settings import KERNELS, METHODS, OPTIMIZERS, TrainSettings
+from ebm_explorer.core.samplers import SamplerState, get_sampler
 from ebm_explorer.core.samplers.langevin import langevin_move
 from ebm_explorer.core.training import jarzynski as jz
 from ebm_explorer.core.training.cross_fit import HELD_OUT_SEED_OFFSET, HeldOutWalkers
 from ebm_explorer.core.training.diagnostics import GridDiagnostics, GridValues
 from ebm_explorer.core.training.models import MixtureEnergy, TrainableEnergy, WeightedGradFn
-from ebm_explorer.core.training.resampling import RESAMPLING_SCHEMES, resample_indices
+from ebm_explorer.core.training.resampling import resample_indices
 from ebm_explorer.core.training.score_matching import SCORE_METHODS, score_loss_and_grads
 
-__all__ = ["METHODS", "KERNELS", "OPTIMIZERS", "TrainConfig", "TrainMetrics", "TrainHistory", "Trainer"]
+__all__ = ["METHODS", "KERNELS", "OPTIMIZERS", "TrainMetrics", "TrainHistory", "Trainer"]
 
-METHODS = ("cd", "pcd", "jarzynski", *SCORE_METHODS)
-KERNELS = ("ula", "mala", "hmc")
-OPTIMIZERS = ("sgd", "adam")
+assert set(SCORE_METHODS) <= set(METHODS), "core.run_settings.METHODS lists every training method"
 EVENTS = ("on_step_end",)
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    method: str = "jarzynski"
-    kernel: str = "ula"  # walker kernel: ula (the paper), mala or hmc (AIS weights)
-    step_size: float = 0.1  # ULA/MALA h; HMC leapfrog eps
-    leapfrog_steps: int = 5  # HMC only
-    cd_steps: int = 1  # CD: kernel steps per iteration (from fresh data points after a reset)
-    cd_reset: int = 1  # CD: restart walkers at data every this many iterations (GMM.py: 4)
-    walkers: int = 1000
-    optimizer: str = "sgd"
-    lr: float = 0.01
-    group_lr: tuple[tuple[str, float], ...] = ()  # per-group overrides, e.g. (("z", 0.0125),)
-    adam_betas: tuple[float, float] = (0.9, 0.999)
-    resample_threshold: float = 0.5  # resample when ESS/N < this; GMM.py's CV^2 > c is 1 / (1 + c)
-    resampling: str = "systematic"
-    stratified_init: bool = False  # Jarzynski: deterministic walker counts per component at init
-    diagnostics_every: int = 1  # exact grid diagnostics every this many iterations (NaN in between)
-    noise_std: float = 0.1  # DSM: noise level sigma
-    cross_fit: bool = True  # Jarzynski: a held-out population of as many walkers estimates log Z without feedback bias
-    seed: int = 0
-
-    def validated(self) -> "TrainConfig":
-        """Self, after checking every field; a :class:`UserInputError` names the bad one."""
-        choices = {"method": METHODS, "kernel": KERNELS, "optimizer": OPTIMIZERS, "resampling": RESAMPLING_SCHEMES}
-        for name, allowed in choices.items():
-            if getattr(self, name) not in allowed:
-                raise UserInputError(f"{name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")
-        for name in ("leapfrog_steps", "cd_steps", "cd_reset", "walkers", "diagnostics_every"):
-            v = getattr(self, name)
-            if not isinstance(v, Integral) or isinstance(v, bool) or v < 1:
-                raise UserInputError(f"{name.replace('_', ' ')} must be an integer >= 1, got {v!r}")
-        for name in ("step_size", "lr", "noise_std"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, Real) or not math.isfinite(v) or v <= 0:
-                raise UserInputError(f"{name.replace('_', ' ')} must be a finite number > 0, got {v!r}")
-        for group, v in self.group_lr:
-            if isinstance(v, bool) or not isinstance(v, Real) or not math.isfinite(v) or v < 0:
-                raise UserInputError(f"learning rate of group {group!r} must be a finite number >= 0, got {v!r}")
-        if not isinstance(self.cross_fit, bool):
-            raise UserInputError(f"cross fit must be true or false, got {self.cross_fit!r}")
-        if not (isinstance(self.resample_threshold, Real) and 0.0 <= self.resample_threshold <= 1.0):
-            raise UserInputError(f"resample threshold (ESS/N) must be in [0, 1], got {self.resample_threshold!r}")
-        return self
-
-    def as_dict(self) -> dict:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 def all_finite(tensors: list[torch.Tensor]) -> bool:
@@ -168,17 +118,35 @@ class TrainHistory:
 
 class Trainer:
     """State: ``model``, ``optimizer``, ``walkers`` (N, 2), ``log_weights`` (N,) float64, ``log_z_ref``,
-    ``resample_count``. Build it, then call :meth:`step` as often as wanted."""
+    ``resample_count``. Build it, then call :meth:`step` as often as wanted.
+
+    ``settings`` is the run's :class:`TrainSettings` (the trainer reads the method, kernel, optimiser,
+    walkers and resampling from it; model, data, dtype and device come with ``model`` and ``data``).
+    ``group_lr``: per-group learning rates over the settings' ones (``lr``; mixture means
+    ``lr * means_lr_scale``). ``stratified_init``: Jarzynski starts with deterministic walker counts per
+    component. ``diagnostics_every``: exact grid diagnostics every this many iterations (NaN between).
+    """
 
     def __init__(
         self,
         model: TrainableEnergy,
         data: torch.Tensor,
-        config: TrainConfig,
+        settings: TrainSettings,
         diagnostics: GridDiagnostics | None = None,
         generator: torch.Generator | None = None,
+        *,
+        group_lr: tuple[tuple[str, float], ...] = (),
+        stratified_init: bool = False,
+        diagnostics_every: int = 1,
     ) -> None:
-        self.config = config.validated()
+        self.config = config = settings.validated()
+        if isinstance(diagnostics_every, bool) or not isinstance(diagnostics_every, int) or diagnostics_every < 1:
+            raise UserInputError(f"diagnostics every must be an integer >= 1, got {diagnostics_every!r}")
+        for group, v in group_lr:
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
+                raise UserInputError(f"learning rate of group {group!r} must be a finite number >= 0, got {v!r}")
+        self.group_lr = tuple(group_lr)
+        self.diagnostics_every = diagnostics_every
         self.model = model
         dev = next(model.parameters()).device
         self.device = dev
@@ -190,7 +158,7 @@ class Trainer:
         self.generator = generator if generator is not None else make_generator(config.seed, dev)
         self.optimizer = self._build_optimizer()
         self.callbacks: dict[str, list[Callable[["Trainer"], None]]] = defaultdict(list)
-        self.sampler_params = SamplerParams(step_size=config.step_size, leapfrog_steps=config.leapfrog_steps)
+        self.sampler_params = config.kernel_params()
         self.iteration = 0
         self._version = 0  # bumped at every optimiser step: keys the data-phase cache
         self._data_cache: tuple[int, torch.Tensor, list[torch.Tensor]] | None = None
@@ -203,7 +171,7 @@ class Trainer:
         self._param_grad_at: tuple[SamplerState, int, WeightedGradFn] | None = None  # (state, version, fn)
         n = config.walkers
         if config.method == "jarzynski":
-            walkers = model.initial_samples(n, self.generator, stratified=config.stratified_init)
+            walkers = model.initial_samples(n, self.generator, stratified=stratified_init)
             self.log_z_ref = model.initial_log_z()  # log Z at the last resampling (here: theta_0, exact)
         else:
             walkers = self._data_draw(n)
@@ -214,8 +182,8 @@ class Trainer:
         if config.method == "jarzynski" and config.cross_fit:
             self.held_out = HeldOutWalkers(
                 model, n, config.kernel, config.step_size, config.leapfrog_steps, config.resample_threshold,
-                config.resampling, make_generator(config.seed + HELD_OUT_SEED_OFFSET, dev),
-                stratified=config.stratified_init)
+                config.resample_scheme, make_generator(config.seed + HELD_OUT_SEED_OFFSET, dev),
+                stratified=stratified_init)
         self.state = self._evaluate(walkers.to(device=dev, dtype=self.dtype))
 
     # --- public API ------------------------------------------------------------------------------
@@ -314,14 +282,15 @@ class Trainer:
     def _build_optimizer(self) -> torch.optim.Optimizer:
         cfg = self.config
         groups = self.model.param_groups()
-        overrides = dict(cfg.group_lr)
+        overrides = {"means": cfg.lr * cfg.means_lr_scale} if "means" in groups else {}
+        overrides.update(self.group_lr)
         unknown = set(overrides) - set(groups)
         if unknown:
             raise UserInputError(f"unknown parameter group(s) {sorted(unknown)}: the model has {sorted(groups)}")
         param_groups = [{"params": ps, "lr": overrides.get(name, cfg.lr), "name": name} for name, ps in groups.items()]
         if cfg.optimizer == "sgd":
             return torch.optim.SGD(param_groups, lr=cfg.lr)
-        return torch.optim.Adam(param_groups, lr=cfg.lr, betas=cfg.adam_betas)
+        return torch.optim.Adam(param_groups, lr=cfg.lr)
 
     def _data_draw(self, n: int) -> torch.Tensor:
         idx = torch.randint(self.data.shape[0], (n,), generator=self.generator, device=self.device)
@@ -421,7 +390,7 @@ class Trainer:
         return acc
 
     def _resample(self) -> None:
-        idx = resample_indices(self.config.resampling, self.log_weights, self.generator)
+        idx = resample_indices(self.config.resample_scheme, self.log_weights, self.generator)
         s = self.state
         self.state = SamplerState(s.position[idx], s.energy[idx], s.grad[idx])
         self.ancestors = self.ancestors[idx]
@@ -476,7 +445,7 @@ class Trainer:
         d = self.diagnostics
         m = d.n_modes if d is not None else 0
         closed = self.model.log_z_exact()
-        if d is not None and self.iteration % self.config.diagnostics_every == 0:
+        if d is not None and self.iteration % self.diagnostics_every == 0:
             return d.evaluate(self.model, data_energy)
         log_z = closed if closed is not None else math.nan
         ce = data_energy + log_z if d is None or d.reference is None else math.nan

@@ -1,0 +1,285 @@
+"""The settings of one run, defined once: :class:`SampleSettings` (a sampler run) and
+:class:`TrainSettings` (a training run), frozen, with the one set of defaults the whole app uses.
+
+Scene files, the settings panels, the worker threads, the headless runner and the CLI all pass these
+values unchanged (no second settings class with other names or defaults). :func:`settings_from_mapping`
+builds one from a plain mapping (a scene's TOML table, QSettings) with messages that name the key;
+``validated()`` checks a value built in code. Adding a setting is adding a field here (with its default,
+and its choices in :data:`CHOICES` or its range in :data:`POSITIVE` / :data:`NONNEGATIVE`).
+
+No Qt here: core, scenes, export, workers, ui and cli all import this module.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, fields
+from numbers import Integral, Real
+from typing import Any, Callable, Mapping
+
+from ebm_explorer.core.errors import UserInputError
+from ebm_explorer.core.limits import RANGES, check_device_name, check_seed, check_setting
+
+__all__ = [
+    "METHODS",
+    "KERNELS",
+    "OPTIMIZERS",
+    "RUN_KINDS",
+    "SampleSettings",
+    "TrainSettings",
+    "RunSettings",
+    "RunSpec",
+    "choices",
+    "settings_from_mapping",
+    "settings_to_mapping",
+]
+
+#: training methods (sm / dsm: score matching, core.training.score_matching), walker kernels, optimisers
+METHODS = ("cd", "pcd", "jarzynski", "sm", "dsm")
+KERNELS = ("ula", "mala", "hmc")
+OPTIMIZERS = ("sgd", "adam")
+RUN_KINDS = ("sample", "train")
+
+
+class _Kernel:
+    """What both run kinds hand to a sampler's ``step``: their step size and leapfrog steps."""
+
+    step_size: float
+    leapfrog_steps: int
+
+    def kernel_params(self, trace_walkers: int = 0) -> Any:
+        """The step's parameters (``SamplerParams``); HMC records ``trace_walkers`` leapfrog paths."""
+        from ebm_explorer.core.samplers.base import SamplerParams
+
+        return SamplerParams(step_size=float(self.step_size), leapfrog_steps=int(self.leapfrog_steps),
+                             trace_walkers=int(trace_walkers))
+
+
+@dataclass(frozen=True)
+class SampleSettings(_Kernel):
+    """One sampler run: algorithm, its parameters, walkers and their start, seed, device, blow-up rule.
+
+    Changing ``walkers``, ``init``, ``init_point``, ``seed``, ``device`` or ``dtype`` restarts a live run;
+    the others take effect at the next batch of steps.
+    """
+
+    sampler: str = "mala"
+    step_size: float = 0.1  # MH: proposal std; ULA/MALA: h; HMC: leapfrog eps
+    leapfrog_steps: int = 10  # HMC only
+    walkers: int = 1000
+    init: str = "gaussian"  # gaussian | uniform | point
+    init_point: tuple[float, float] = (0.0, 0.0)  # used when init = "point"
+    seed: int = 0
+    device: str = "cpu"
+    dtype: str = "float32"  # float32 | float64
+    steps_per_frame: int = 1
+    blowup_rule: str = "freeze"  # walkers that blow up (NaN/inf, diverged): freeze | reset (core.blowup)
+
+    @property
+    def kind(self) -> str:
+        return "sample"
+
+    def restart_key(self) -> tuple[Any, ...]:
+        """The fields whose change restarts the walkers."""
+        return (self.walkers, self.init, self.init_point, self.seed, self.device, self.dtype)
+
+    def validated(self) -> "SampleSettings":
+        """Self, after checking every field; a :class:`UserInputError` names the bad one."""
+        _check_fields(self)
+        from ebm_explorer.core.samplers.registry import validate_params
+
+        validate_params(self.sampler, self.kernel_params())
+        return self
+
+
+@dataclass(frozen=True)
+class TrainSettings(_Kernel):
+    """One training run: model, method, walker kernel, optimiser, data, seed and device.
+
+    ``lr`` is the learning rate of every parameter group except the mixture means, which use
+    ``lr * means_lr_scale`` (GMM.py: 0.2). ``resample_threshold`` is on ESS/N (resample below it;
+    GMM.py's ``CV^2 > c`` is ``ESS/N < 1 / (1 + c)``). ``cd_reset``: CD restarts walkers at data every
+    this many iterations (GMM.py: 4). ``data_file`` empty: ``data_size`` exact samples of the
+    landscape; else the points of that CSV/NPZ file. ``iterations`` 0: until paused (GUI); a headless
+    run then takes the scene's ``steps``.
+    """
+
+    model: str = "gmm"  # gmm | mlp
+    components: int = 2  # gmm model only
+    mixture_init: str = "kmeans++"  # gmm: kmeans++ (means from the data) | centre (the paper's start)
+    hidden: tuple[int, ...] = (64, 64)  # mlp model only: hidden layer sizes
+    method: str = "jarzynski"  # cd | pcd | jarzynski | sm | dsm
+    kernel: str = "ula"  # ula | mala | hmc
+    cd_steps: int = 1
+    cd_reset: int = 1
+    step_size: float = 0.1  # ULA/MALA h; HMC leapfrog eps
+    leapfrog_steps: int = 5  # HMC only
+    optimizer: str = "sgd"  # sgd | adam
+    lr: float = 0.0125
+    means_lr_scale: float = 0.2
+    walkers: int = 1000
+    data_size: int = 2000
+    data_file: str = ""
+    resample_threshold: float = 0.5
+    resample_scheme: str = "systematic"  # systematic | multinomial
+    noise_std: float = 0.1  # dsm: noise level sigma
+    cross_fit: bool = True  # jarzynski: a held-out population of as many walkers estimates log Z without feedback bias
+    iterations: int = 2000
+    seed: int = 0
+    device: str = "cpu"
+    dtype: str = "float64"
+    steps_per_frame: int = 1
+
+    @property
+    def kind(self) -> str:
+        return "train"
+
+    def validated(self) -> "TrainSettings":
+        """Self, after checking every field; a :class:`UserInputError` names the bad one."""
+        _check_fields(self)
+        return self
+
+
+RunSettings = SampleSettings | TrainSettings
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run of a scene or of the window: its kind, a label, and its settings (of that kind)."""
+
+    kind: str = "sample"
+    label: str = ""
+    settings: SampleSettings | TrainSettings = field(default_factory=SampleSettings)
+
+    def __post_init__(self) -> None:
+        if self.kind not in RUN_KINDS:
+            raise UserInputError(f"run kind must be sample or train, got {self.kind!r}")
+        if self.settings.kind != self.kind:
+            raise TypeError(f"a {self.kind} run needs {'SampleSettings' if self.kind == 'sample' else 'TrainSettings'}")
+
+    @property
+    def display_label(self) -> str:
+        if self.label:
+            return self.label
+        s = self.settings
+        return s.sampler.upper() if isinstance(s, SampleSettings) else f"{s.method} ({s.kernel})"
+
+
+# --------------------------------------------------------------------------------------------------
+# mapping <-> settings, with messages naming the key
+
+def choices() -> dict[str, tuple[str, ...]]:
+    """Allowed values of every string setting (samplers and schemes from their registries, so a new
+    sampler or resampling scheme registered in the core is a valid choice everywhere)."""
+    from ebm_explorer.core.blowup import BLOWUP_RULES
+    from ebm_explorer.core.samplers.registry import SAMPLERS
+    from ebm_explorer.core.training.resampling import RESAMPLING_SCHEMES
+
+    return {
+        "sampler": tuple(SAMPLERS),
+        "init": ("gaussian", "uniform", "point"),
+        "dtype": ("float32", "float64"),
+        "blowup_rule": tuple(BLOWUP_RULES),
+        "model": ("gmm", "mlp"),
+        "mixture_init": ("kmeans++", "centre"),
+        "method": METHODS,
+        "kernel": KERNELS,
+        "optimizer": OPTIMIZERS,
+        "resample_scheme": tuple(RESAMPLING_SCHEMES),
+    }
+
+
+#: settings that must be > 0 / >= 0 (shared with the scene's own tables, whose names do not clash)
+POSITIVE = {"step_size", "walkers", "leapfrog_steps", "steps_per_frame", "components", "cd_steps", "cd_reset",
+            "lr", "data_size", "hidden", "noise_std"}
+NONNEGATIVE = {"resample_threshold", "seed", "means_lr_scale", "iterations"}
+
+
+def convert_value(where: str, name: str, value: Any, default: Any,
+                  allowed: Mapping[str, tuple[str, ...]] | None = None,
+                  positive: set[str] = POSITIVE, nonnegative: set[str] = NONNEGATIVE) -> Any:
+    """``value`` checked against the type of ``default`` (and the known choices / ranges)."""
+    allowed = choices() if allowed is None else allowed
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise UserInputError(f"{where}{name} must be true or false, got {value!r}")
+        return value
+    if isinstance(default, int):
+        if isinstance(value, bool) or not isinstance(value, Integral):
+            raise UserInputError(f"{where}{name} must be an integer, got {value!r}")
+        out: Any = int(value)
+    elif isinstance(default, float):
+        if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(float(value)):
+            raise UserInputError(f"{where}{name} must be a finite number, got {value!r}")
+        out = float(value)
+    elif isinstance(default, str):
+        if not isinstance(value, str):
+            raise UserInputError(f"{where}{name} must be a string, got {value!r:.80}")
+        if name == "device":
+            try:
+                return check_device_name(value)
+            except UserInputError as exc:
+                raise UserInputError(f"{where}{exc}") from None
+        if name in allowed and value not in allowed[name]:
+            raise UserInputError(f"{where}{name} must be one of {', '.join(allowed[name])}, got {value!r}")
+        return value
+    elif isinstance(default, tuple):
+        if not isinstance(value, (list, tuple)):
+            raise UserInputError(f"{where}{name} must be a list, got {value!r}")
+        if name == "init_point" and len(value) != 2:
+            raise UserInputError(f"{where}init_point must be two numbers [x, y], got {value!r}")
+        if name in ("values", "hidden") and not value:
+            raise UserInputError(f"{where}{name} must be a non-empty list")
+        limit = {"values": "sweep_values", "hidden": "hidden_layers"}.get(name)
+        if limit is not None and len(value) > RANGES[limit][1]:
+            raise UserInputError(f"{where}{name} holds {len(value):,} numbers; the limit is {RANGES[limit][1]:,}")
+        item = default[0] if default else ""
+        return tuple(convert_value(where, name, v, item, allowed, positive, nonnegative) for v in value)
+    else:
+        raise TypeError(f"no conversion for field {name}")
+    if name in positive and out <= 0:
+        raise UserInputError(f"{where}{name} must be > 0, got {value!r}")
+    if name in nonnegative and out < 0:
+        raise UserInputError(f"{where}{name} must be >= 0, got {value!r}")
+    if name == "resample_threshold" and out > 1:
+        raise UserInputError(f"{where}resample_threshold is on ESS/N and must be in [0, 1], got {value!r}")
+    if name == "seed":
+        return check_seed(out, where)
+    if name == "iterations" and out == 0:
+        return 0  # until paused
+    if name in RANGES:
+        return check_setting(name, out, where)
+    return out
+
+
+def settings_from_mapping(cls: type, table: Any, where: str = "", warnings: list[str] | None = None,
+                          convert: Callable[..., Any] = convert_value) -> Any:
+    """An instance of dataclass ``cls`` from ``table``: missing keys take the defaults, unknown keys go
+    to ``warnings`` (an error when ``warnings`` is None), wrong types and values raise naming the key."""
+    if not isinstance(table, Mapping):
+        raise UserInputError(f"{where.rstrip('.') or 'settings'} must be a table, got {table!r}")
+    default = cls()
+    known = {f.name for f in fields(cls)}
+    for key in table:
+        if key not in known:
+            if warnings is None:
+                raise UserInputError(f"unknown setting '{where}{key}'")
+            warnings.append(f"unknown key '{where}{key}' ignored")
+    kwargs = {name: convert(where, name, table[name], getattr(default, name)) for name in known if name in table}
+    return cls(**kwargs)
+
+
+def settings_to_mapping(value: Any) -> dict[str, Any]:
+    """Every field of a settings value by name (tuples stay tuples); :func:`settings_from_mapping` inverts it."""
+    return {f.name: getattr(value, f.name) for f in fields(value)}
+
+
+def _check_fields(value: Any) -> None:
+    """Run every field of ``value`` through :func:`convert_value` (types, choices, ranges)."""
+    default = type(value)()
+    allowed = choices()
+    for f in fields(value):
+        try:
+            convert_value("", f.name, getattr(value, f.name), getattr(default, f.name), allowed)
+        except UserInputError as exc:  # in words: "step size must be > 0" (a scene file names its key instead)
+            raise UserInputError(str(exc).replace(f.name, f.name.replace("_", " "), 1)) from None
