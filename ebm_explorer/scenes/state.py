@@ -23,7 +23,7 @@ from ebm_explorer.core.errors import UserInputError
 from ebm_explorer.core.safe_io import load_npz, printable
 
 __all__ = ["STATE_FORMAT_VERSION", "SavedRun", "save_run_states", "load_run_states", "optimizer_to_bytes",
-           "optimizer_from_bytes"]
+           "optimizer_from_bytes", "saved_run", "run_state"]
 
 STATE_FORMAT_VERSION = 1
 #: autosave state files bigger than this (uncompressed arrays) are not read: 1e7 walkers are ~400 MB
@@ -51,6 +51,32 @@ def optimizer_to_bytes(state_dict: dict[str, Any]) -> bytes:
 
 def optimizer_from_bytes(data: bytes) -> dict[str, Any]:
     return torch.load(io.BytesIO(data), weights_only=True)
+
+
+def saved_run(kind: str, state: dict[str, Any]) -> SavedRun:
+    """A run's ``state_dict()`` (a training run's :meth:`Trainer.state_dict`, or a sampling run's
+    ``{"step", "walkers"}``) in the file's layout."""
+    if kind == "sample":
+        return SavedRun("sample", int(state["step"]), np.asarray(state["walkers"], dtype=np.float64))
+    return SavedRun("train", int(state["iteration"]), np.asarray(state["walkers"], dtype=np.float64),
+                    log_weights=np.asarray(state["log_weights"], dtype=np.float64),
+                    params={k: np.asarray(v).copy() for k, v in state["params"].items()},
+                    optimizer=optimizer_to_bytes(state["optimizer"]) if state.get("optimizer") else b"",
+                    scalars={"log_z_ref": float(state["log_z_ref"]), "resample_count": float(state["resample_count"])})
+
+
+def run_state(saved: SavedRun) -> dict[str, Any]:
+    """The ``state_dict()`` layout of a saved run, for its run's ``load_state_dict``."""
+    if saved.kind == "sample":
+        return {"step": int(saved.step), "walkers": saved.positions}
+    state: dict[str, Any] = {"iteration": int(saved.step), "walkers": saved.positions, "log_weights": saved.log_weights,
+                             "params": dict(saved.params),
+                             "optimizer": optimizer_from_bytes(saved.optimizer) if saved.optimizer else None}
+    if "log_z_ref" in saved.scalars:
+        state["log_z_ref"] = saved.scalars["log_z_ref"]
+    if "resample_count" in saved.scalars:
+        state["resample_count"] = int(saved.scalars["resample_count"])
+    return state
 
 
 def save_run_states(path: str | os.PathLike[str], runs: list[SavedRun]) -> Path:

@@ -16,6 +16,7 @@ from ebm_explorer.core.landscapes import Landscape
 from ebm_explorer.core.run_settings import RunSpec
 from ebm_explorer.ui.history import MetricsHistory
 from ebm_explorer.workers.base import LoopWorker
+from ebm_explorer.workers.commands import JobKey, ReferenceKey, SetLandscape, SetReference, SetSettings, SetSpeed
 from ebm_explorer.workers.jobs import JobWorker, reference_job
 from ebm_explorer.workers.messages import JobDone, ReferenceReady, RunSnapshot, RunState, WorkerError
 from ebm_explorer.workers.sampling_worker import SamplingWorker
@@ -58,31 +59,31 @@ class AppModel(QtCore.QObject):
         self.version += 1
         self.landscape = landscape
         self.reference = None
-        self.jobs.submit("reference", partial(reference_job, landscape, self.version,
-                                              progress=partial(self.jobs.progress.emit, "reference")))
+        self.jobs.submit(ReferenceKey(), partial(reference_job, landscape, self.version,
+                                                 progress=partial(self.jobs.progress.emit, ReferenceKey())))
         for w in self.workers:
-            w.send("landscape", (landscape, self.version))
+            w.send(SetLandscape(landscape, self.version))
         for i in range(len(self.histories)):
             self.histories[i] = MetricsHistory()
         self.landscape_changed.emit(landscape, self.version)
 
-    def submit_job(self, key: str, fn: Any) -> None:
+    def submit_job(self, key: JobKey, fn: Any) -> None:
         self.jobs.submit(key, fn)
 
     def _on_job_done(self, job: JobDone) -> None:
-        if job.key == "reference":
+        if isinstance(job.key, ReferenceKey):
             ref: ReferenceReady = job.result
             if ref.version != self.version:
                 return
             self.reference = ref
             for w in self.workers:
-                w.send("reference", ref)
+                w.send(SetReference(ref))
             self.reference_ready.emit(ref)
         else:
             self.job_done.emit(job)
 
     def _on_job_failed(self, key: str, err: WorkerError) -> None:
-        if key == "reference":
+        if isinstance(key, ReferenceKey):
             self.reference_failed.emit(err.message)
         else:
             self.worker_error.emit(err)
@@ -110,7 +111,7 @@ class AppModel(QtCore.QObject):
             self.workers.append(w)
             w.start()
             if self.reference is not None:
-                w.send("reference", self.reference)
+                w.send(SetReference(self.reference))
             if start:
                 w.resume()
         self.runs_rebuilt.emit(self.specs)
@@ -127,7 +128,7 @@ class AppModel(QtCore.QObject):
             return
         if old.settings == spec.settings:
             return
-        self.workers[index].send("config", spec.settings)
+        self.workers[index].send(SetSettings(spec.settings))
 
     def _index(self, run_id: int) -> int | None:
         i = run_id - self._generation * 16
@@ -181,7 +182,7 @@ class AppModel(QtCore.QObject):
     def set_speed(self, steps_per_s: float) -> None:
         self.speed = float(steps_per_s)
         for w in self.workers:
-            w.send("speed", self.speed)
+            w.send(SetSpeed(self.speed))
 
     @property
     def any_running(self) -> bool:

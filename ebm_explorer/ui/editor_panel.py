@@ -30,6 +30,7 @@ from ebm_explorer.core.landscapes import (
 )
 from ebm_explorer.core.normalisable import sampling_problem
 from ebm_explorer.core.types import Box
+from ebm_explorer.workers.commands import ThumbnailKey
 from ebm_explorer.workers.jobs import thumbnail_job
 
 __all__ = ["EditorPanel", "BrushHandler", "MixtureHandler", "GRID_NODES", "FORMULA_EXAMPLES"]
@@ -110,7 +111,7 @@ class EditorPanel(QtWidgets.QWidget):
     handler_changed = QtCore.Signal()
     centres_changed = QtCore.Signal(object)  # (M, 2); (0, 2) when not editing a mixture
     brush_ring = QtCore.Signal(float, float, float, bool)
-    thumbnails_wanted = QtCore.Signal(str, object)  # job key, callable (run in the job thread)
+    thumbnails_wanted = QtCore.Signal(object, object)  # ThumbnailKey, callable (run in the job thread)
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
@@ -163,7 +164,7 @@ class EditorPanel(QtWidgets.QWidget):
     def request_thumbnails(self) -> None:
         """Ask the job thread for one thumbnail per preset (they appear as they are computed)."""
         for name, _ in list_presets():
-            self.thumbnails_wanted.emit(f"thumb:{name}", partial(thumbnail_job, make_landscape(name)))
+            self.thumbnails_wanted.emit(ThumbnailKey(name), partial(thumbnail_job, make_landscape(name)))
 
     def set_thumbnail(self, name: str, image: np.ndarray) -> None:
         lut = pg.colormap.get("viridis").getLookupTable(nPts=256, alpha=False)
@@ -579,23 +580,11 @@ class EditorPanel(QtWidgets.QWidget):
                 self.image_status.setText(str(exc))
 
     def import_image(self, path: str, max_nodes: int = 160) -> None:
-        """Dark pixels -> wells: ``U = -log(ink + 0.02)``, ink = 1 - gray in [0, 1]; box keeps the aspect."""
-        img = QtGui.QImage(path)
-        if img.isNull():
-            raise UserInputError(f"cannot read image {path!r}")
-        img = img.convertToFormat(QtGui.QImage.Format.Format_Grayscale8)
-        scale = max(img.width(), img.height()) / max_nodes
-        if scale > 1:
-            img = img.scaled(max(4, int(img.width() / scale)), max(4, int(img.height() / scale)),
-                             QtCore.Qt.AspectRatioMode.IgnoreAspectRatio,
-                             QtCore.Qt.TransformationMode.SmoothTransformation)
-        w, h = img.width(), img.height()
-        ptr = img.constBits()
-        arr = np.frombuffer(ptr, dtype=np.uint8, count=img.bytesPerLine() * h).reshape(h, img.bytesPerLine())[:, :w]
-        ink = 1.0 - arr.astype(float)[::-1] / 255.0  # row 0 = bottom of the box (y min)
-        self.grid_values = -np.log(ink + 0.02)
-        half = 3.0
-        self.grid_box = Box(-half, half, -half * h / w, half * h / w)
+        """Dark pixels -> wells, through the core's one conversion (``GridLandscape.from_image``)."""
+        land = GridLandscape.from_image(path, max_size=max_nodes)
+        self.grid_values = land.values
+        self.grid_box = land.box
+        h, w = self.grid_values.shape
         self.source = "image"
         self.set_box(self.grid_box)
         self.image_status.setText(f"Imported {path.rsplit('/', 1)[-1]} ({w} x {h} nodes).")

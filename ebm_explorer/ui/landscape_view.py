@@ -16,7 +16,7 @@ fixed ranges, so a frame repaints only the data that changed.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import pyqtgraph as pg
@@ -257,7 +257,6 @@ class LandscapeView(pg.GraphicsLayoutWidget):
         self._ref_dirty = False
         self._snap_dirty = False
         self._override_energy: tuple[np.ndarray, Any] | None = None  # (energy image, box): editor preview
-        self._hover_lookup: Callable[[float, float], str] | None = None
         self.scene().sigMouseMoved.connect(self._on_mouse_moved)
         self.showing_histogram = False
         for plot in (self.plot, self.top, self.right):

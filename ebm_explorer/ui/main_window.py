@@ -29,6 +29,7 @@ from ebm_explorer.ui.reference_progress import ReferenceProgress
 from ebm_explorer.ui.robustness import RobustnessController
 from ebm_explorer.ui.scene_actions import SceneController
 from ebm_explorer.ui.surface_view import SurfaceView, gl_unavailable_reason
+from ebm_explorer.workers.commands import ThumbnailKey
 from ebm_explorer.workers.messages import JobDone, ReferenceReady, RunSnapshot, RunState, WorkerError
 
 __all__ = ["MainWindow", "DEFAULT_PRESET", "SPEEDS"]
@@ -389,8 +390,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.show_error(f"{who} stopped: {err.message}")
 
     def _on_job_done(self, job: JobDone) -> None:
-        if job.key.startswith("thumb:"):
-            self.editor.set_thumbnail(job.key[len("thumb:"):], job.result)
+        if isinstance(job.key, ThumbnailKey):
+            self.editor.set_thumbnail(job.key.name, job.result)
 
     def show_error(self, text: str) -> None:
         self.error_banner.setText(f"⚠ {text}")

@@ -11,6 +11,8 @@ from typing import Any
 
 from PySide6 import QtCore, QtWidgets
 
+from ebm_explorer.workers.commands import ReferenceKey
+
 __all__ = ["ReferenceProgress"]
 
 
@@ -59,8 +61,8 @@ class ReferenceProgress(QtCore.QObject):
         self.timer.stop()
         self.bar.setVisible(False)
 
-    def _on_progress(self, key: str, stage: str, fraction: float) -> None:
-        if key == "reference" and self.computing:
+    def _on_progress(self, key: object, stage: str, fraction: float) -> None:
+        if isinstance(key, ReferenceKey) and self.computing:
             self.stage, self.fraction = stage, float(fraction)
             self._show()
 

@@ -16,7 +16,6 @@ from typing import Any
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
-from ebm_explorer.core.blowup import BLOWUP_RULES
 from ebm_explorer.core.verdict import NON_NORMALISABLE_OUTSIDE, LandscapeVerdict, explain_landscape
 from ebm_explorer.workers.messages import ReferenceReady, RunSnapshot, RunState
 
@@ -67,7 +66,6 @@ class RobustnessController(QtCore.QObject):
             self.walls.append(wall)
             self.flags.append(flag)
         m = window.model
-        m.landscape_changed.connect(self._on_landscape)
         m.reference_ready.connect(self._on_reference)
         m.reference_failed.connect(self._on_reference_failed)
         m.snapshot.connect(self._on_snapshot)
@@ -77,9 +75,6 @@ class RobustnessController(QtCore.QObject):
         self._update_label()
 
     # ---- landscape -----------------------------------------------------------------------
-    def _on_landscape(self, _land: Any, _version: int) -> None:
-        """Keep the banner until the new verdict: no flicker (and no view jumping) while the user draws."""
-
     def _on_reference(self, ref: ReferenceReady) -> None:
         self.refused = None
         self.verdict = explain_landscape(ref.reference, self.window.model.landscape)
@@ -160,7 +155,3 @@ class RobustnessController(QtCore.QObject):
     def counts(self) -> tuple[int, int]:
         """(walkers frozen now, blow-up events since the reset), summed over the runs."""
         return sum(c[0] for c in self._counts.values()), sum(c[1] for c in self._counts.values())
-
-    @staticmethod
-    def rule_names() -> dict[str, str]:
-        return dict(BLOWUP_RULES)

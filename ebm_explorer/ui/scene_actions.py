@@ -35,6 +35,7 @@ from ebm_explorer.scenes import (
 )
 from ebm_explorer.scenes.science import ula_ellipses
 from ebm_explorer.ui.fisher_kl_panel import BetaPanel, FisherKLPanel
+from ebm_explorer.workers.commands import CurveKey, OverlayKey
 
 __all__ = ["SceneController", "METRIC_PLOTS", "MAX_RECENT"]
 
@@ -103,6 +104,7 @@ class SceneController(QtCore.QObject):
         self.one_column = False  # presenter mode: the live panels in one column of wide plots
         self._override: tuple[Any, list[RunSpec]] | None = None  # (panel state when applied, runs)
         self._overlay_items: list[tuple[Any, Any]] = []  # (plot item, graphics item)
+        self._overlay_generation = 0  # overlay curves of an older scene are dropped when they arrive
         self._base: Landscape | None = None  # the scene's landscape without beta (sweeps build on it)
         self._warning_box: QtWidgets.QMessageBox | None = None
 
@@ -317,7 +319,7 @@ class SceneController(QtCore.QObject):
         if scene.view.view_3d and not compare:
             w.view3d_action.setChecked(True)
         self.set_panels(scene.view.panels)
-        self._apply_overlays(scene, base)
+        self._apply_overlays(scene)
         self._apply_sweep(scene, beta)
         w.setWindowTitle(f"EBM Explorer — {printable(scene.title, 120)}")
         self.scene_applied.emit(scene)
@@ -434,18 +436,20 @@ class SceneController(QtCore.QObject):
                 plot.removeItem(item)
         self._overlay_items = []
 
-    def _apply_overlays(self, scene: Scene, base: Landscape) -> None:
+    def _apply_overlays(self, scene: Scene) -> None:
+        """Ask the job thread for the scene's exact curves (ULA-bias ellipses); drawn when they arrive."""
         self._clear_overlays()
+        self._overlay_generation += 1
         if "ula_ellipse" not in scene.view.overlays:
             return
         hs = {r.display_label: r.settings.step_size for r in scene.runs
               if r.kind == "sample" and r.settings.sampler == "ula"}
-        try:
-            curves = ula_ellipses(self.window.model.landscape, hs)
-        except UserInputError as exc:
-            self.window.show_error(str(exc))
-            return
-        views = self.window.compare_views[: len(scene.runs)] if len(scene.runs) > 1 else self.window.views
+        self.window.model.submit_job(OverlayKey(self._overlay_generation),
+                                     partial(ula_ellipses, self.window.model.landscape, hs))
+
+    def _draw_overlays(self, curves: dict[str, np.ndarray]) -> None:
+        n_runs = len(self.scene.runs) if self.scene is not None else 1
+        views = self.window.compare_views[:n_runs] if n_runs > 1 else self.window.views
         for v in views:
             legend = pg.LegendItem(offset=(-8, 8), labelTextColor="w", brush=pg.mkBrush(0, 0, 0, 150))
             legend.setParentItem(v.plot.vb)
@@ -471,7 +475,7 @@ class SceneController(QtCore.QObject):
             self.fisher_panel.setVisible(True)
             self.fisher_panel.set_sweep(sweep.mode, sweep.values)
             truth = self._base
-            self.window.model.submit_job("fisher_kl:curve", partial(_curve_job, truth, sweep.mode,
+            self.window.model.submit_job(CurveKey(), partial(_curve_job, truth, sweep.mode,
                                                                     np.asarray(sweep.values, dtype=float)))
         else:
             self.beta_panel.setVisible(True)
@@ -482,13 +486,16 @@ class SceneController(QtCore.QObject):
     def _request_point(self, weight: float) -> None:
         if self._base is None or self.scene is None or self.scene.sweep is None:
             return
-        self.window.model.submit_job("fisher_kl:point", partial(_curve_job, self._base, self.scene.sweep.mode,
+        self.window.model.submit_job(CurveKey(point=True), partial(_curve_job, self._base, self.scene.sweep.mode,
                                                                 np.array([weight])))
 
     def _on_job_done(self, job: Any) -> None:
-        if job.key == "fisher_kl:curve":
+        if isinstance(job.key, OverlayKey):
+            if job.key.generation == self._overlay_generation:
+                self._draw_overlays(job.result)
+        elif job.key == CurveKey():
             self.fisher_panel.set_curve(job.result)
-        elif job.key == "fisher_kl:point":
+        elif job.key == CurveKey(point=True):
             self.fisher_panel.set_point(job.result)
 
     def set_beta(self, beta: float) -> None:

@@ -1,7 +1,8 @@
 """A run in its own thread: a cooperative loop driven by commands, emitting throttled snapshots.
 
-The loop owns its ``QThread`` (no event loop is needed there): the UI thread only puts commands on
-a thread-safe queue (run, pause, step, reset, set a parameter, stop) and receives messages through
+The loop owns its ``QThread`` (no event loop is needed there): the UI thread only puts typed commands
+(``commands.py``: run, pause, step, reset, new settings / landscape / reference / speed, stop) on a
+thread-safe queue and receives messages through
 queued signals. Pausing is a flag checked between batches of steps, so it takes effect after the
 current batch; stopping joins the thread. Any exception in the run becomes a :class:`WorkerError`
 message and leaves the worker in the ``failed`` state, waiting for a reset or a stop: the run
@@ -23,6 +24,21 @@ from PySide6 import QtCore
 from ebm_explorer.core.errors import NumericalError, UserInputError
 from ebm_explorer.core.threads import compute_threads as core_compute_threads
 from ebm_explorer.core.resources import is_out_of_memory, out_of_memory_message
+from ebm_explorer.workers.commands import (
+    Capture,
+    Command,
+    Pause,
+    Reset,
+    Restore,
+    Run,
+    SetLandscape,
+    SetReference,
+    SetSettings,
+    SetSpeed,
+    SettingCommand,
+    Step,
+    Stop,
+)
 from ebm_explorer.workers.messages import RunState, WorkerError
 
 __all__ = ["LoopWorker", "EMIT_INTERVAL_S", "describe_error", "compute_threads", "lower_thread_priority",
@@ -107,7 +123,7 @@ class LoopWorker(QtCore.QThread):
     def __init__(self, run_id: int) -> None:
         super().__init__()  # no parent: the owner stops and joins it explicitly
         self.run_id = run_id
-        self._commands: queue.Queue[tuple[str, Any]] = queue.Queue()
+        self._commands: queue.Queue[Command] = queue.Queue()
         self._running = False
         self._ok = False
         self._pending_steps = 0
@@ -121,32 +137,34 @@ class LoopWorker(QtCore.QThread):
 
     # ---- called from the UI thread -------------------------------------------------------
     def resume(self) -> None:
-        self._commands.put(("run", None))
+        self._commands.put(Run())
 
     def pause(self) -> None:
-        self._commands.put(("pause", None))
+        self._commands.put(Pause())
 
     def single_step(self, n: int = 1) -> None:
-        self._commands.put(("step", int(n)))
+        self._commands.put(Step(int(n)))
 
     def reset(self) -> None:
-        self._commands.put(("reset", None))
+        self._commands.put(Reset())
 
-    def send(self, key: str, value: Any) -> None:
+    def send(self, command: SettingCommand) -> None:
         """Change a setting of the live run (applied between batches, never blocking the UI)."""
-        self._commands.put(("set", (key, value)))
+        if not isinstance(command, (SetSettings, SetLandscape, SetReference, SetSpeed)):
+            raise TypeError(f"not a setting command: {command!r}")
+        self._commands.put(command)
 
     def request_capture(self) -> None:
         """Ask for a copy of the run's state (walkers, parameters, step); answered by ``captured``."""
-        self._commands.put(("capture", None))
+        self._commands.put(Capture())
 
     def restore(self, saved: Any) -> None:
         """Put a saved state (``scenes.state.SavedRun``) back into the run, between batches."""
-        self._commands.put(("restore", saved))
+        self._commands.put(Restore(saved))
 
     def request_stop(self) -> None:
         """Ask the loop to end after the current batch (join with :meth:`stop`)."""
-        self._commands.put(("stop", None))
+        self._commands.put(Stop())
 
     def stop(self, timeout_ms: int | None = None) -> bool:
         """Ask the loop to end and join the thread; True when it ended (in ``timeout_ms``, if given).
@@ -167,7 +185,7 @@ class LoopWorker(QtCore.QThread):
     def make_snapshot(self) -> Any:
         raise NotImplementedError
 
-    def apply(self, key: str, value: Any) -> None:
+    def apply(self, command: SettingCommand) -> None:
         """Change a setting; must also work before :meth:`setup` succeeded (store it for the next reset)."""
         raise NotImplementedError
 
@@ -258,38 +276,37 @@ class LoopWorker(QtCore.QThread):
         except queue.Empty:
             return True
         while True:
-            name, value = cmd
-            if name == "stop":
+            if isinstance(cmd, Stop):
                 self._running = False
                 return False
-            if name == "run":
+            if isinstance(cmd, Run):
                 if self._ok:
                     self._running = True
                     self.state_changed.emit(RunState(self.run_id, "running"))
-            elif name == "pause":
+            elif isinstance(cmd, Pause):
                 self._running = False
                 self.state_changed.emit(RunState(self.run_id, "paused"))
                 if self._ok:
                     self._guarded(self._emit)
-            elif name == "step":
+            elif isinstance(cmd, Step):
                 self._running = False
-                self._pending_steps += value
-            elif name == "reset":
+                self._pending_steps += cmd.n
+            elif isinstance(cmd, Reset):
                 was_running = self._running
                 self._guarded(self._reset)
                 self._running = was_running and self._ok
-            elif name == "capture":
+            elif isinstance(cmd, Capture):
                 try:
                     saved = self.capture_state() if self._ok else None
                 except Exception:  # noqa: BLE001 - a failed snapshot only skips this autosave
                     saved = None
                 self.captured.emit((self.run_id, saved))
-            elif name == "restore":
-                if self._ok and self._guarded(self.restore_state, value):
+            elif isinstance(cmd, Restore):
+                if self._ok and self._guarded(self.restore_state, cmd.saved):
                     self._guarded(self._emit)
-            elif name == "set":
+            else:
                 was_ok = self._ok
-                self._guarded(self.apply, *value)
+                self._guarded(self.apply, cmd)
                 if was_ok and self._ok and not self._running:
                     self._guarded(self._emit)
             try:
@@ -338,14 +355,10 @@ class LoopWorker(QtCore.QThread):
 class LandscapeWorker(LoopWorker):
     """A run on a landscape that the UI can swap while it runs: the settings every such run shares.
 
-    ``("landscape", (landscape, version))`` replaces the landscape and forgets its reference,
-    ``("reference", ReferenceReady)`` is kept only if it belongs to the current version (a late
-    answer for an older landscape is dropped), ``("speed", steps_per_s)`` caps the pace, and
-    ``("config", ...)`` goes to :meth:`apply_config`.
+    :class:`SetLandscape` replaces the landscape and forgets its reference, :class:`SetReference` is kept
+    only if it belongs to the current version (a late answer for an older landscape is dropped),
+    :class:`SetSpeed` caps the pace, and :class:`SetSettings` goes to :meth:`apply_config`.
     """
-
-    #: what the run's settings are called in an error message
-    settings_name = "run"
 
     def __init__(self, run_id: int, landscape: Any, landscape_version: int = 0) -> None:
         super().__init__(run_id)
@@ -353,20 +366,20 @@ class LandscapeWorker(LoopWorker):
         self.landscape_version = landscape_version
         self.reference: Any = None  # ReferenceReady of the current landscape, when it has arrived
 
-    def apply(self, key: str, value: Any) -> None:
-        if key == "config":
-            self.apply_config(value)
-        elif key == "landscape":
-            self.landscape, self.landscape_version = value
+    def apply(self, command: SettingCommand) -> None:
+        if isinstance(command, SetSettings):
+            self.apply_config(command.settings)
+        elif isinstance(command, SetLandscape):
+            self.landscape, self.landscape_version = command.landscape, command.version
             self.reference = None
             self.landscape_changed()
-        elif key == "reference":
-            if value.version == self.landscape_version:
-                self.reference = value
-        elif key == "speed":
-            self.max_steps_per_s = float(value)
+        elif isinstance(command, SetReference):
+            if command.reference.version == self.landscape_version:
+                self.reference = command.reference
+        elif isinstance(command, SetSpeed):
+            self.max_steps_per_s = float(command.steps_per_s)
         else:
-            raise UserInputError(f"unknown {self.settings_name} setting {key!r}")
+            raise TypeError(f"unknown setting command {command!r}")
 
     def apply_config(self, value: Any) -> None:
         """Take new run settings (also before :meth:`setup` succeeded)."""

@@ -18,6 +18,7 @@ from ebm_explorer.core.landscapes import Landscape
 from ebm_explorer.core.reference import compute_reference
 from ebm_explorer.workers.base import compute_threads, describe_error, join_thread, lower_thread_priority
 from ebm_explorer.workers.display import contour_lines, energy_range
+from ebm_explorer.workers.commands import JobKey, ReferenceKey
 from ebm_explorer.workers.messages import JobDone, ReferenceReady, WorkerError
 
 from PySide6 import QtCore
@@ -65,19 +66,20 @@ class JobWorker(QtCore.QThread):
 
     done = QtCore.Signal(object)  # JobDone
     failed = QtCore.Signal(object, object)  # key, WorkerError
-    progress = QtCore.Signal(str, str, float)  # key, stage, fraction done (emitted by jobs that report it)
+    progress = QtCore.Signal(object, str, float)  # JobKey, stage, fraction done (emitted by jobs that report it)
 
     #: run before anything else queued: the window waits for it (thumbnails do not)
-    PRIORITY_KEY = "reference"
+    PRIORITY_KEY = ReferenceKey()
 
     def __init__(self) -> None:
         super().__init__()
         self._cond = threading.Condition()
-        self._pending: OrderedDict[str, Callable[[], Any]] = OrderedDict()
+        self._pending: OrderedDict[JobKey, Callable[[], Any]] = OrderedDict()
         self._stopping = False
         self._busy = False
 
-    def submit(self, key: str, fn: Callable[[], Any]) -> None:
+    def submit(self, key: JobKey, fn: Callable[[], Any]) -> None:
+        """Run ``fn`` in the job thread; its result comes back as ``JobDone(key, result)``."""
         with self._cond:
             self._pending.pop(key, None)
             self._pending[key] = fn

@@ -112,9 +112,10 @@ class ReferenceReady:
 
 @dataclass(frozen=True)
 class JobDone:
-    """A one-off background job finished (thumbnails, learned-landscape export)."""
+    """A one-off background job finished (reference, thumbnails, sweep curves); ``key`` is its typed
+    ``workers.commands.JobKey``."""
 
-    key: str
+    key: Any
     result: Any
 
 

@@ -46,10 +46,8 @@ METRICS_INTERVAL_S = 0.2
 
 
 class SamplingWorker(LandscapeWorker):
-    """Runs ``config.sampler`` on ``landscape``; send ``("config", SampleSettings)``,
-    ``("landscape", (landscape, version))`` or ``("reference", ReferenceReady)`` to change it live."""
-
-    settings_name = "sampler"
+    """Runs ``config.sampler`` on ``landscape``; send ``SetSettings``, ``SetLandscape`` or ``SetReference``
+    (``workers.commands``) to change it live."""
 
     def __init__(self, run_id: int, config: SampleSettings, landscape: Landscape, landscape_version: int = 0) -> None:
         super().__init__(run_id, landscape, landscape_version)
@@ -112,19 +110,30 @@ class SamplingWorker(LandscapeWorker):
         self._metrics_t = 0.0
         self._last_metrics: Metrics | None = None
 
-    def capture_state(self) -> Any:
-        from ebm_explorer.scenes.state import SavedRun
+    def state_dict(self) -> dict[str, Any]:
+        """What continues this run: the step count and the walkers ``(N, 2)`` (float64 numpy copy)."""
+        return {"step": int(self.step_count),
+                "walkers": self._state.position.detach().cpu().numpy().astype(np.float64)}
 
-        return SavedRun("sample", self.step_count, self._state.position.detach().cpu().numpy().astype(np.float64))
-
-    def restore_state(self, saved: Any) -> None:
-        pos = torch.as_tensor(saved.positions, dtype=self.dtype, device=self.device)
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Continue from :meth:`state_dict`'s layout (same walker count; frozen walkers are released)."""
+        pos = torch.as_tensor(np.asarray(state["walkers"]), dtype=self.dtype, device=self.device)
         if pos.shape != self._state.position.shape:
             raise UserInputError(f"saved state has {pos.shape[0]} walkers, this run has {self._state.position.shape[0]}")
         self._state = self.sampler.init(pos, self.landscape)
         self._frozen = torch.zeros_like(self._frozen)
         self._last = None
-        self.step_count = int(saved.step)
+        self.step_count = int(state["step"])
+
+    def capture_state(self) -> Any:
+        from ebm_explorer.scenes.state import saved_run
+
+        return saved_run("sample", self.state_dict())
+
+    def restore_state(self, saved: Any) -> None:
+        from ebm_explorer.scenes.state import run_state
+
+        self.load_state_dict(run_state(saved))
 
     def _reinit_state(self) -> None:
         """Keep the walkers where they are; recompute energy and gradient (landscape or sampler changed)."""

@@ -14,7 +14,6 @@ import numpy as np
 import torch
 
 from ebm_explorer.core.resources import check_walker_memory, device_with_fallback
-from ebm_explorer.core.errors import UserInputError
 from ebm_explorer.core.landscapes import Landscape
 from ebm_explorer.core.run_settings import TrainSettings
 from ebm_explorer.core.training import MixtureEnergy, Trainer
@@ -34,8 +33,6 @@ MAX_DRAWN_POINTS = 3000
 
 class TrainingWorker(LandscapeWorker):
     """Trains on ``landscape`` (or on ``settings.data_file``); one ``step`` = one training iteration."""
-
-    settings_name = "training"
 
     def __init__(self, run_id: int, settings: TrainSettings, landscape: Landscape, landscape_version: int = 0) -> None:
         super().__init__(run_id, landscape, landscape_version)
@@ -59,7 +56,7 @@ class TrainingWorker(LandscapeWorker):
         self.trainer = None
         s = self.settings
         device, self.notice = device_with_fallback(s.device)
-        check_walker_memory(int(s.walkers) + int(s.data_size), device, torch.float64, landscape=self.landscape)
+        check_walker_memory(int(s.walkers) + int(s.data_size), device, torch.float64)
         box = self.landscape.box
         target = None if s.data_file else self.landscape  # a data file: no exact target, the landscape's box
         self.trainer = build_trainer(s, target, resolution=MODEL_GRID, box=box, device=device)
@@ -90,43 +87,24 @@ class TrainingWorker(LandscapeWorker):
             moved = (tr.walkers[:keep] != before).any(dim=1)
             self.recent.add(tr.iteration, tr.walkers, tr.state.energy, moved, tr.log_weights)
 
-    def capture_state(self) -> Any:
-        from ebm_explorer.scenes.state import SavedRun, optimizer_to_bytes
+    def state_dict(self) -> dict[str, Any]:
+        """The trainer's :meth:`~ebm_explorer.core.training.Trainer.state_dict`."""
+        return self.trainer.state_dict()
 
-        tr = self.trainer
-        return SavedRun(
-            "train", tr.iteration, tr.walkers.detach().cpu().numpy().astype(np.float64),
-            log_weights=tr.log_weights.detach().cpu().numpy().copy(),
-            params={k: v.detach().cpu().numpy().copy() for k, v in tr.model.state_dict().items()},
-            optimizer=optimizer_to_bytes(tr.optimizer.state_dict()),
-            scalars={"log_z_ref": float(tr.log_z_ref), "resample_count": float(tr.resample_count)},
-        )
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.trainer.load_state_dict(state)
+        self.step_count = self.trainer.iteration
+        self._sent_iteration = -1
+
+    def capture_state(self) -> Any:
+        from ebm_explorer.scenes.state import saved_run
+
+        return saved_run("train", self.state_dict())
 
     def restore_state(self, saved: Any) -> None:
-        from ebm_explorer.scenes.state import optimizer_from_bytes
+        from ebm_explorer.scenes.state import run_state
 
-        tr = self.trainer
-        if saved.positions.shape != tuple(tr.walkers.shape):
-            raise UserInputError(f"saved state has {saved.positions.shape[0]} walkers, this run has {tr.walkers.shape[0]}")
-        tr.model.load_state_dict({k: torch.as_tensor(v) for k, v in saved.params.items()})
-        if saved.optimizer:
-            tr.optimizer.load_state_dict(optimizer_from_bytes(saved.optimizer))
-        tr.state = tr._evaluate(torch.as_tensor(saved.positions, dtype=tr.dtype, device=tr.device))
-        if saved.log_weights is not None:
-            tr.log_weights = torch.as_tensor(saved.log_weights, dtype=torch.float64, device=tr.device)
-        tr.log_z_ref = saved.scalars.get("log_z_ref", tr.log_z_ref)
-        tr.resample_count = int(saved.scalars.get("resample_count", tr.resample_count))
-        # the saved state has no resampling genealogy (the standard error restarts from the weights) and
-        # no held-out walkers: their weights belong to another parameter path, so the cross-fitted
-        # estimate is not shown for a restored run
-        tr.ancestors = torch.arange(tr.walkers.shape[0], device=tr.device)
-        tr.held_out = None
-        tr.iteration = int(saved.step)
-        tr._version += 1  # cached data-phase energies belong to the old parameters
-        tr._data_cache = None
-        tr._moved = tr._after_kernel = None
-        self.step_count = int(saved.step)
-        self._sent_iteration = -1
+        self.load_state_dict(run_state(saved))
 
     def make_snapshot(self) -> RunSnapshot:
         tr = self.trainer
@@ -197,12 +175,8 @@ class TrainingWorker(LandscapeWorker):
             mode_weights=np.asarray(m.mode_weights, dtype=float).copy(),
             mode_weights_true=np.asarray(m.mode_weights_true, dtype=float).copy(),
             log_z_est=m.log_z_est,
-            log_z_se=m.log_z_se,
-            log_z_est_xfit=m.log_z_est_xfit,
-            log_z_se_xfit=m.log_z_se_xfit,
             log_z_exact=m.log_z_exact,
             cross_entropy=m.cross_entropy,
             cross_entropy_est=m.cross_entropy_est,
-            cross_entropy_est_xfit=m.cross_entropy_est_xfit,
             ess_fraction=m.ess_fraction,
         )

@@ -166,3 +166,20 @@ def test_from_image_downsamples_and_reports_bad_input(tmp_path):
 def test_bad_grids_are_refused(values, match):
     with pytest.raises(UserInputError, match=match):
         GridLandscape(values, BOX)
+
+
+def test_image_without_a_box_keeps_its_aspect_and_dark_pixels_are_wells(tmp_path) -> None:
+    """The one image-to-energy conversion (the editor's Import image calls it): no box given -> x in
+    [-3, 3], y by the aspect ratio; black is the low end of the energy range, white the high end."""
+    from PIL import Image
+
+    img = np.full((20, 40), 255, dtype=np.uint8)
+    img[5:10, 30:35] = 0  # a dark blot in the upper right
+    path = tmp_path / "blot.png"
+    Image.fromarray(img).save(path)
+    land = GridLandscape.from_image(path)
+    assert land.box.as_tuple() == (-3.0, 3.0, -1.5, 1.5)
+    assert land.values.shape == (20, 40)
+    low = np.unravel_index(np.argmin(land.values), land.values.shape)
+    assert land.values.min() == 0.0 and land.values.max() == 10.0
+    assert low[0] >= 10 and low[1] >= 30  # row 0 is the bottom of the box: the blot is in the upper half

@@ -13,11 +13,11 @@ from PySide6 import QtCore
 from ebm_explorer.core.errors import NumericalError, UserInputError
 from ebm_explorer.core.landscapes import FormulaLandscape, GridLandscape, make_landscape
 from ebm_explorer.core.reference import compute_reference
+from ebm_explorer.core.run_settings import SampleSettings, TrainSettings
 from ebm_explorer.core.types import Box
 from ebm_explorer.ui.robustness import explain_landscape
-from ebm_explorer.core.run_settings import SampleSettings
+from ebm_explorer.workers.commands import SetSpeed
 from ebm_explorer.workers.sampling_worker import SamplingWorker
-from ebm_explorer.core.run_settings import TrainSettings
 from ebm_explorer.workers.training_worker import TrainingWorker
 
 pytestmark = pytest.mark.timeout(240)
@@ -288,7 +288,7 @@ def test_hammer_workers_directly(qtbot):
         for _ in range(150):
             wk = rng.choice(workers)
             rng.choice([wk.resume, wk.pause, wk.reset, lambda: wk.single_step(3), wk.request_capture,
-                        lambda: wk.send("speed", rng.choice([0.0, 50.0]))])()
+                        lambda: wk.send(SetSpeed(rng.choice([0.0, 50.0])))])()
         qtbot.wait(20)
         for wk in workers:
             assert wk.stop(20000), "worker did not stop: deadlock"

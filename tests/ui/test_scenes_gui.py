@@ -88,7 +88,8 @@ def test_builtin_scenes_from_menu_and_number_keys_animate(qtbot, make_window, wa
     scene2 = load_builtin_scene(2)
     assert w.scenes.scene.title == scene2.title and w.compare
     _animates(qtbot, w, 2)
-    assert len(w.scenes._overlay_items) == 2 * 3  # exact + ULA ellipse and a legend on each of the 2 views
+    # exact + ULA ellipse and a legend on each of the 2 views, computed in the job thread
+    qtbot.waitUntil(lambda: len(w.scenes._overlay_items) == 2 * 3, timeout=WAIT)
     exact = next(item for _p, item in w.scenes._overlay_items if hasattr(item, "getData"))
     x, y = exact.getData()
     # exact 2-sigma ellipse of N(0, [[1, .8], [.8, 1]]): its widest x extent is 2 * sqrt(Sigma_xx) = 2

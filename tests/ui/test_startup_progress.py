@@ -9,6 +9,7 @@ import pytest
 from ebm_explorer.cli.main import opens_window
 from ebm_explorer.core.landscapes import make_landscape
 from ebm_explorer.ui import splash
+from ebm_explorer.workers.commands import ReferenceKey, ThumbnailKey
 from ebm_explorer.workers.jobs import JobWorker
 
 
@@ -44,7 +45,7 @@ def test_reference_progress_shows_stages_then_goes_away(make_window, qtbot):
     assert w.reference_progress.computing and w.reference_progress.bar.isVisibleTo(w)
     assert w.views[0].message.toPlainText().startswith("computing the exact reference")
     qtbot.waitUntil(lambda: w.model.reference is not None and not w.reference_progress.computing, timeout=120_000)
-    fractions = [f for key, _stage, f in seen if key == "reference"]
+    fractions = [f for key, _stage, f in seen if key == ReferenceKey()]
     assert fractions[0] == 0.0 and fractions[-1] == 0.9 and fractions == sorted(fractions)
     assert not w.reference_progress.bar.isVisibleTo(w)
     assert all(not v.message.toPlainText().startswith("computing") for v in w.all_views())
@@ -54,12 +55,13 @@ def test_the_reference_job_jumps_the_queue(qtbot):
     jobs = JobWorker()
     release = threading.Event()
     order: list[str] = []
-    jobs.submit("busy", lambda: release.wait(30))
+    jobs.submit(ThumbnailKey("busy"), lambda: release.wait(30))
     jobs.start()
     try:
-        qtbot.waitUntil(lambda: not jobs.idle() and "busy" not in jobs._pending, timeout=10_000)
-        for key in ("thumb-a", "thumb-b", "reference", "thumb-c"):
-            jobs.submit(key, lambda k=key: order.append(k))
+        qtbot.waitUntil(lambda: not jobs.idle() and ThumbnailKey("busy") not in jobs._pending, timeout=10_000)
+        for name in ("thumb-a", "thumb-b", "reference", "thumb-c"):
+            key = ReferenceKey() if name == "reference" else ThumbnailKey(name)
+            jobs.submit(key, lambda k=name: order.append(k))
         release.set()
         qtbot.waitUntil(jobs.idle, timeout=10_000)
     finally:

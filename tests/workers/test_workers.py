@@ -7,9 +7,10 @@ import pytest
 
 from ebm_explorer.core.landscapes import make_landscape
 from ebm_explorer.core.metrics import walker_metrics
+from ebm_explorer.core.run_settings import SampleSettings
+from ebm_explorer.workers.commands import SetReference, SetSettings, ThumbnailKey
 from ebm_explorer.workers.jobs import JobWorker, reference_job
 from ebm_explorer.workers.messages import RunSnapshot, WorkerError
-from ebm_explorer.core.run_settings import SampleSettings
 from ebm_explorer.workers.sampling_worker import SamplingWorker
 
 
@@ -32,7 +33,7 @@ def test_single_steps_and_metrics_match_core(qtbot, landscape):
     got, errors = _collect(w)
     w.start()
     try:
-        w.send("reference", ref)
+        w.send(SetReference(ref))
         qtbot.waitUntil(lambda: len(got) >= 1, timeout=20000)
         for k in range(1, 4):
             w.single_step()
@@ -63,7 +64,7 @@ def test_runaway_ula_walkers_are_flagged_and_the_run_continues(qtbot, landscape)
         assert not errors and got[-1].blowup_rule == "freeze" and got[-1].n_flagged > 0
         assert np.isfinite(got[-1].walkers.points).all()
         # a reset with a sane step size runs again
-        w.send("config", SampleSettings(sampler="ula", step_size=0.05, walkers=200))
+        w.send(SetSettings(SampleSettings(sampler="ula", step_size=0.05, walkers=200)))
         w.reset()
         w.single_step()
         qtbot.waitUntil(lambda: bool(got) and got[-1].step == 1, timeout=20000)
@@ -94,10 +95,10 @@ def test_job_worker_newest_request_wins(qtbot):
     try:
         import time
 
-        jobs.submit("slow", lambda: time.sleep(0.3) or "slow")
+        jobs.submit(ThumbnailKey("slow"), lambda: time.sleep(0.3) or "slow")
         for i in range(5):
-            jobs.submit("ref", lambda i=i: i)
+            jobs.submit(ThumbnailKey("ref"), lambda i=i: i)
         qtbot.waitUntil(lambda: jobs.idle() and len(done) >= 2, timeout=10000)
-        assert [d.result for d in done if d.key == "ref"] == [4]
+        assert [d.result for d in done if d.key == ThumbnailKey("ref")] == [4]
     finally:
         assert jobs.stop()

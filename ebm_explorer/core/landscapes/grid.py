@@ -23,6 +23,8 @@ from ebm_explorer.core.landscapes._util import SpecLandscape, as_box, as_float, 
 from ebm_explorer.core.types import Box
 
 MIN_NODES = 3
+#: half width of the box of an imported picture (its height follows the aspect ratio)
+IMAGE_HALF_WIDTH = 3.0
 
 
 def default_wall_strength(box: Box) -> float:
@@ -128,7 +130,7 @@ class GridLandscape(SpecLandscape):
     def from_image(
         cls,
         image: str | Path | np.ndarray,
-        box: Box | Sequence[float],
+        box: Box | Sequence[float] | None = None,
         energy_range: tuple[float, float] = (0.0, 10.0),
         max_size: int | None = 256,
         wall_strength: float | None = None,
@@ -138,7 +140,8 @@ class GridLandscape(SpecLandscape):
         The image's top row becomes the top of the box (largest y). Images larger than
         ``max_size`` on their longer side are downsampled (area averaging) to keep the grid light.
         An array is read as gray levels in ``[0, 1]``, or in ``[0, 255]`` when its maximum exceeds 1;
-        RGB(A) arrays are converted to luminance.
+        RGB(A) arrays are converted to luminance. ``box`` None: x in [-3, 3] and y keeping the picture's
+        aspect ratio. This is the app's one image-to-energy conversion (the editor's Import image uses it).
         """
         from PIL import Image  # pillow comes with matplotlib; imported lazily
 
@@ -171,6 +174,9 @@ class GridLandscape(SpecLandscape):
         gray = np.asarray(pil, dtype=np.float64) / 255.0
         lo, hi = (as_float(v, "energy_range") for v in energy_range)
         values = lo + (hi - lo) * np.clip(gray, 0.0, 1.0)
+        if box is None:
+            h, w = values.shape
+            box = Box(-IMAGE_HALF_WIDTH, IMAGE_HALF_WIDTH, -IMAGE_HALF_WIDTH * h / w, IMAGE_HALF_WIDTH * h / w)
         return cls(values[::-1].copy(), box, wall_strength)
 
     def _own_spec(self) -> dict[str, Any]:

@@ -28,11 +28,12 @@ counted in the metrics; a non-finite gradient or parameter raises :class:`Numeri
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
-from typing import Callable
+from typing import Any, Callable, Mapping
 
 import numpy as np
 import torch
@@ -196,6 +197,47 @@ class Trainer:
     @property
     def walkers(self) -> torch.Tensor:
         return self.state.position
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to continue this run: iteration, walkers ``(N, 2)`` and log weights ``(N,)``
+        (float64 numpy copies), model parameters (numpy), the optimiser's ``state_dict()``, the log Z
+        reference, the resampling count and genealogy. Not included: the generator's state and the
+        held-out walkers of the cross-fitted estimate."""
+        return {
+            "iteration": int(self.iteration),
+            "walkers": self.walkers.detach().cpu().numpy().astype(np.float64),
+            "log_weights": self.log_weights.detach().cpu().numpy().astype(np.float64),
+            "params": {k: v.detach().cpu().numpy().copy() for k, v in self.model.state_dict().items()},
+            "optimizer": copy.deepcopy(self.optimizer.state_dict()),  # a copy: Adam updates its moments in place
+            "log_z_ref": float(self.log_z_ref),
+            "resample_count": int(self.resample_count),
+            "ancestors": self.ancestors.detach().cpu().numpy().copy(),
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Continue from ``state`` (:meth:`state_dict`'s layout; missing optional entries keep their value)."""
+        walkers = np.asarray(state["walkers"])
+        if walkers.shape != tuple(self.walkers.shape):
+            raise UserInputError(f"saved state has {walkers.shape[0]} walkers, this run has {self.walkers.shape[0]}")
+        self.model.load_state_dict({k: torch.as_tensor(v) for k, v in state["params"].items()})
+        if state.get("optimizer"):
+            self.optimizer.load_state_dict(state["optimizer"])
+        self._version += 1  # cached data-phase energies and parameter gradients belong to the old parameters
+        self._data_cache = None
+        self._moved = self._after_kernel = None
+        self.state = self._evaluate(torch.as_tensor(walkers, dtype=self.dtype, device=self.device))
+        if state.get("log_weights") is not None:
+            self.log_weights = torch.as_tensor(np.asarray(state["log_weights"]), dtype=torch.float64, device=self.device)
+        self.log_z_ref = float(state.get("log_z_ref", self.log_z_ref))
+        self.resample_count = int(state.get("resample_count", self.resample_count))
+        # without the resampling genealogy the standard error restarts from the weights; the held-out walkers
+        # are never restored: their weights belong to another parameter path, so a restored run shows no
+        # cross-fitted estimate
+        ancestors = state.get("ancestors")
+        self.ancestors = (torch.as_tensor(np.asarray(ancestors), device=self.device) if ancestors is not None
+                          else torch.arange(self.walkers.shape[0], device=self.device))
+        self.held_out = None
+        self.iteration = int(state["iteration"])
 
     def log_z_estimate(self) -> float:
         """``log Z_{k_r} + log mean e^A`` (Jarzynski only; NaN otherwise)."""
