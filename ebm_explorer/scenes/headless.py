@@ -18,7 +18,7 @@ import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -31,6 +31,7 @@ from ebm_explorer.core.metrics import walker_metrics
 from ebm_explorer.core.reference import GridReference, compute_reference
 from ebm_explorer.core.samplers import get_sampler, initial_positions, run_chain
 from ebm_explorer.core.training.recipe import DTYPES, build_trainer
+from ebm_explorer.export.metrics_history import Metrics, MetricsHistory
 from ebm_explorer.export.figures import LandscapeAnimator, curves_figure, landscape_figure, metrics_figure, save_figure
 from ebm_explorer.export.recorder import Recorder
 from ebm_explorer.export.streaming import CancelToken, ProgressFn, check_cancel
@@ -124,40 +125,40 @@ class _Collector:
         self.energy: list[np.ndarray] = []
         self.accepted: list[np.ndarray] = []
         self.logw: list[np.ndarray] = []
-        self.rows: list[dict[str, float]] = []
+        self.points: list[Metrics] = []
 
     def add(self, step: int, pos: torch.Tensor, energy: torch.Tensor, accepted: torch.Tensor | None,
-            logw: torch.Tensor | None, row: dict[str, float]) -> None:
+            logw: torch.Tensor | None, row: dict[str, Any]) -> None:
+        """Record the first walkers and one :class:`Metrics` point (``row``: its fields but ``step``)."""
         w = self.w
         self.steps.append(step)
         self.pos.append(pos[:w].detach().cpu().numpy().copy())
         self.energy.append(energy[:w].detach().cpu().numpy().copy())
         self.accepted.append(np.ones(w, bool) if accepted is None else accepted[:w].detach().cpu().numpy().astype(bool))
         self.logw.append(np.zeros(w) if logw is None else logw[:w].detach().cpu().numpy().astype(np.float64))
-        self.rows.append({"step": float(step), **row})
+        self.points.append(Metrics(step=step, **row))
 
     def trajectory(self) -> TrajectoryData:
         return TrajectoryData(np.asarray(self.steps, dtype=np.int64), np.arange(self.w, dtype=np.int64),
                               np.stack(self.pos), np.stack(self.energy), np.stack(self.accepted), np.stack(self.logw))
 
     def metrics(self) -> dict[str, np.ndarray]:
-        names: list[str] = []
-        for row in self.rows:
-            names.extend(k for k in row if k not in names)
-        out = {n: np.array([r.get(n, math.nan) for r in self.rows], dtype=np.float64) for n in names}
-        out["step"] = out["step"].astype(np.int64)
-        return out
+        """The metric columns, from the same history type as the GUI's (so both export the same columns)."""
+        history = MetricsHistory.holding(len(self.points))
+        for m in self.points:
+            history.append(m)
+        return history.columns()
 
 
-def _sample_row(pos: torch.Tensor, energy: torch.Tensor, ref: GridReference) -> dict[str, float]:
+def _sample_row(pos: torch.Tensor, energy: torch.Tensor, ref: GridReference) -> dict[str, Any]:
     p = pos.detach().cpu().numpy().astype(np.float64)
     e = energy.detach().cpu().numpy().astype(np.float64)
     m = walker_metrics(p, e, ref)
-    row = {"mean_energy": m.mean_energy, "mean_energy_exact": m.mean_energy_exact, "kl": m.kl, "tv": m.tv,
-           "outside_fraction": m.outside_fraction}
-    for j, (w, w_exact) in enumerate(zip(m.mode_weights, m.mode_weights_exact)):
-        row[f"mode_weight_{j}"] = float(w)
-        row[f"mode_weight_exact_{j}"] = float(w_exact)
+    row: dict[str, Any] = {
+        "mean_energy": m.mean_energy, "mean_energy_exact": m.mean_energy_exact, "kl": m.kl, "tv": m.tv,
+        "tv_expected": m.tv_expected, "kl_expected": m.kl_expected, "outside_fraction": m.outside_fraction,
+        "log_z_exact": ref.log_z, "mode_weights": np.asarray(m.mode_weights, dtype=float),
+        "mode_weights_true": np.asarray(m.mode_weights_exact, dtype=float)}
     ok = np.isfinite(p).all(axis=1)
     cov = np.cov(p[ok].T) if ok.sum() > 1 else np.full((2, 2), math.nan)
     row.update(cov_xx=cov[0, 0], cov_xy=cov[0, 1], cov_yy=cov[1, 1],
@@ -245,12 +246,11 @@ def _run_train(scene: Scene, run: RunSpec, steps: int | None, record_every: int 
             row = {"kl": m.kl, "fisher": m.fisher, "cross_entropy": m.cross_entropy,
                    "cross_entropy_est": m.cross_entropy_est, "log_z_exact": m.log_z_exact, "log_z_est": m.log_z_est,
                    "ess_fraction": m.ess_fraction, "resample_count": m.resample_count, "acceptance": m.acceptance,
-                   "energy_gap": m.energy_gap, "nonfinite_walkers": m.nonfinite_walkers, "log_z_se": m.log_z_se,
-                   "log_z_est_xfit": m.log_z_est_xfit, "log_z_se_xfit": m.log_z_se_xfit,
-                   "cross_entropy_est_xfit": m.cross_entropy_est_xfit}
-            for j, (w, w_true) in enumerate(zip(m.mode_weights, m.mode_weights_true)):
-                row[f"mode_weight_{j}"] = float(w)
-                row[f"mode_weight_exact_{j}"] = float(w_true)
+                   "energy_gap": m.energy_gap, "nonfinite_walkers": m.nonfinite_walkers,
+                   "log_z_se": m.log_z_se, "log_z_est_xfit": m.log_z_est_xfit, "log_z_se_xfit": m.log_z_se_xfit,
+                   "cross_entropy_est_xfit": m.cross_entropy_est_xfit,
+                   "mode_weights": np.asarray(m.mode_weights, dtype=float),
+                   "mode_weights_true": np.asarray(m.mode_weights_true, dtype=float)}
             col.add(k, trainer.walkers, trainer.state.energy, moved, trainer.log_weights, row)
         prev = trainer.walkers[: col.w].clone()
     return RunOutput(run.display_label, "train", col.trajectory(), col.metrics(),
@@ -307,7 +307,7 @@ def run_scene(
 
 
 def _metric_panels(output: SceneOutput) -> list[tuple[str, list[str], str | None]]:
-    names = set().union(*(r.metrics for r in output.runs))
+    names = {n for r in output.runs for n, v in r.metrics.items() if np.isfinite(np.asarray(v, dtype=float)).any()}
     panels: list[tuple[str, list[str], str | None]] = []
     n_modes = sum(1 for n in names if n.startswith("mode_weight_") and not n.startswith("mode_weight_exact"))
     if n_modes:

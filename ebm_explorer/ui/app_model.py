@@ -1,12 +1,16 @@
-"""The application model: current landscape, run specifications, and the threads that serve them.
+"""The application model: what the app shows and runs, in one object that views observe through signals.
 
-Widgets observe it through signals and call its methods; it owns every worker thread (runs and the
-job thread) and joins them on :meth:`shutdown`. It never computes: the reference comes from the job
-thread, walkers and metrics from the run workers.
+It holds the mode (sample / train), compare mode, the display options, the current scene and whether it
+has unsaved edits, the current landscape, the run specifications and the threads that serve them.
+Widgets and controllers call its setters; each change is announced by a signal, and the views follow
+it (none of them writes another's widgets). It owns every worker thread (runs and the job thread) and
+joins them on :meth:`shutdown`. It never computes: the reference comes from the job thread, walkers and
+metrics from the run workers.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
@@ -14,7 +18,7 @@ from PySide6 import QtCore
 
 from ebm_explorer.core.landscapes import Landscape
 from ebm_explorer.core.run_settings import RunSpec
-from ebm_explorer.ui.history import MetricsHistory
+from ebm_explorer.export.metrics_history import MetricsHistory
 from ebm_explorer.workers.base import LoopWorker
 from ebm_explorer.workers.commands import JobKey, ReferenceKey, SetLandscape, SetReference, SetSettings, SetSpeed
 from ebm_explorer.workers.jobs import JobWorker, reference_job
@@ -22,7 +26,20 @@ from ebm_explorer.workers.messages import JobDone, ReferenceReady, RunSnapshot, 
 from ebm_explorer.workers.sampling_worker import SamplingWorker
 from ebm_explorer.workers.training_worker import TrainingWorker
 
-__all__ = ["AppModel"]
+__all__ = ["AppModel", "DisplayOptions", "MODES"]
+
+MODES = ("sample", "train")
+
+
+@dataclass(frozen=True)
+class DisplayOptions:
+    """What the landscape views draw: background (density, energy, learned), walkers as points or a
+    density image (or auto), the exact contours, the trails of a few walkers."""
+
+    background: str = "density"  # density | energy | learned
+    walker_mode: str = "auto"  # auto | points | histogram
+    contours: bool = True
+    trails: bool = True
 
 
 class AppModel(QtCore.QObject):
@@ -34,6 +51,11 @@ class AppModel(QtCore.QObject):
     run_state = QtCore.Signal(object)  # RunState
     worker_error = QtCore.Signal(object)  # WorkerError
     job_done = QtCore.Signal(object)  # JobDone other than the reference
+    mode_changed = QtCore.Signal(str)  # sample | train
+    compare_changed = QtCore.Signal(bool)
+    display_changed = QtCore.Signal(object)  # DisplayOptions
+    scene_changed = QtCore.Signal(object)  # Scene | None: the scene on screen
+    edited_changed = QtCore.Signal(bool)  # True: settings or landscape changed since the scene was opened/saved
 
     def __init__(self, parent: QtCore.QObject | None = None) -> None:
         super().__init__(parent)
@@ -52,6 +74,48 @@ class AppModel(QtCore.QObject):
         self.errors: list[WorkerError] = []
         self.speed = 0.0
         self._generation = 0  # run ids of old workers are ignored after a rebuild
+        self.mode = "sample"
+        self.compare = False
+        self.display = DisplayOptions()
+        self.scene: Any = None  # scenes.Scene on screen (None: none opened yet)
+        self.unsaved = False
+
+    # ---- what is shown -------------------------------------------------------------------
+    def set_mode(self, mode: str) -> bool:
+        """Sample or train; True when it changed (the runs are rebuilt by the caller)."""
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+        if mode == self.mode:
+            return False
+        self.mode = mode
+        self.mode_changed.emit(mode)
+        return True
+
+    def set_compare(self, on: bool) -> bool:
+        """Compare mode on or off; True when it changed."""
+        if bool(on) == self.compare:
+            return False
+        self.compare = bool(on)
+        self.compare_changed.emit(self.compare)
+        return True
+
+    def set_display(self, **changes: Any) -> None:
+        """Change display options by name (``background="energy"``, ``contours=False``, ...)."""
+        new = replace(self.display, **changes)
+        if new != self.display:
+            self.display = new
+            self.display_changed.emit(new)
+
+    def set_scene(self, scene: Any) -> None:
+        """The scene now on screen (just opened, applied or saved): nothing unsaved."""
+        self.scene = scene
+        self.scene_changed.emit(scene)
+        self.set_unsaved(False)
+
+    def set_unsaved(self, unsaved: bool = True) -> None:
+        if bool(unsaved) != self.unsaved:
+            self.unsaved = bool(unsaved)
+            self.edited_changed.emit(self.unsaved)
 
     # ---- landscape -----------------------------------------------------------------------
     def set_landscape(self, landscape: Landscape) -> None:

@@ -21,12 +21,11 @@ from ebm_explorer.core.atomic import atomic_path
 from ebm_explorer.core.errors import UserInputError
 from ebm_explorer.export import ExportCancelled, TrajectoryData, export_trajectories
 from ebm_explorer.scenes import scene_to_toml
-from ebm_explorer.ui.history import SCALAR_FIELDS, MetricsHistory
 from ebm_explorer.ui.recording import ScreenRecorder
 from ebm_explorer.ui.scene_actions import menu
 
 __all__ = ["ExportController", "TrajectoryExportJob", "export_png", "export_svg", "export_widget_png",
-           "export_widget_svg", "history_metrics", "SCALES"]
+           "export_widget_svg", "SCALES"]
 
 SCALES = (1.0, 2.0, 3.0, 4.0)
 
@@ -117,20 +116,6 @@ def export_widget_svg(widget: QtWidgets.QWidget, path: str | Path) -> Path:
 
 
 # ---- trajectories ---------------------------------------------------------------------------------
-def history_metrics(h: MetricsHistory) -> dict[str, np.ndarray]:
-    """The live metric series of one run, one 1-D array per column (``step`` first)."""
-    steps, _ = h.series("acceptance")
-    out: dict[str, np.ndarray] = {"step": steps.astype(np.int64).copy()}
-    for f in SCALAR_FIELDS:
-        out[f] = h.series(f)[1].copy()
-    _, modes = h.mode_series()
-    for j in range(modes.shape[1]):
-        out[f"mode_weight_{j}"] = modes[:, j].copy()
-    for j, w in enumerate(h.mode_weights_true):
-        out[f"mode_weight_exact_{j}"] = np.full(h.n, float(w))
-    return out
-
-
 class TrajectoryExportJob(QtCore.QThread):
     """Writes each run's recent trajectory (+ metrics, + scene) in a thread; ``cancel()`` leaves nothing.
 
@@ -388,7 +373,7 @@ class ExportController(QtCore.QObject):
         runs = []
         for worker, history, paths in zip(w.model.workers, w.model.histories, self.trajectory_paths(path)):
             source = (lambda wk=worker: wk.recent.copy() if wk.recent is not None else None)
-            runs.append((source, history_metrics(history), *paths))
+            runs.append((source, history.columns(), *paths))
         job = TrajectoryExportJob(runs, scene_text)
         job.done.connect(lambda paths: self._message("Exported " + ", ".join(paths)))
         job.failed.connect(lambda msg: w.show_error(f"Export failed: {msg}"))

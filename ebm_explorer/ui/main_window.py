@@ -13,7 +13,8 @@ from ebm_explorer.core.errors import UserInputError
 from ebm_explorer.core.landscapes import GaussianMixture, GridLandscape
 from ebm_explorer.core.run_settings import RunSpec, SampleSettings, TrainSettings
 from ebm_explorer.scenes import load_default_scene
-from ebm_explorer.ui.app_model import AppModel
+from ebm_explorer.core.safe_io import printable
+from ebm_explorer.ui.app_model import AppModel, DisplayOptions
 from ebm_explorer.ui.compare_grid import CompareGrid
 from ebm_explorer.ui.draw_loop import DrawLoop
 from ebm_explorer.ui.editor_panel import EditorPanel
@@ -70,8 +71,6 @@ class MainWindow(QtWidgets.QMainWindow):
         self.settings = settings if settings is not None else QtCore.QSettings("ebm-explorer", "ebm-explorer")
         self.model = AppModel(self)
         self.draw_loop = DrawLoop(self)
-        self.mode = "sample"
-        self.compare = False
         self._closing = False
         self._layout_restored = False
         self._last_status = 0.0
@@ -151,6 +150,11 @@ class MainWindow(QtWidgets.QMainWindow):
         m.run_state.connect(self._on_run_state)
         m.runs_rebuilt.connect(self._on_runs_rebuilt)
         m.job_done.connect(self._on_job_done)
+        m.mode_changed.connect(self._on_mode_changed)
+        m.compare_changed.connect(self._on_compare_changed)
+        m.display_changed.connect(self._on_display_changed)
+        m.scene_changed.connect(lambda _scene: self._update_title())
+        m.edited_changed.connect(lambda _unsaved: self._update_title())
         self.editor.landscape_changed.connect(self._on_landscape_edited)
         self.editor.preview.connect(lambda e, b: self.views[0].preview_energy(e, b))
         self.editor.handler_changed.connect(self._update_handler)
@@ -161,7 +165,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.sampler_panel.changed.connect(self._settings_changed)
         self.training_panel.changed.connect(self._settings_changed)
         self.training_panel.use_as_landscape.connect(self.use_learned_landscape)
-        self.compare_panel.changed.connect(lambda: self._rebuild_runs() if self.compare else None)
+        self.compare_panel.changed.connect(lambda: self.rebuild_runs() if self.compare else None)
         self.tabs.currentChanged.connect(lambda _i: self._update_handler())
         for v in [*self.views, *self.compare_views]:
             v.hovered.connect(self.readout.setText)
@@ -184,7 +188,7 @@ class MainWindow(QtWidgets.QMainWindow):
         if restore:
             self._restore_settings()
         self.editor.request_thumbnails()
-        self._rebuild_runs(start=False)
+        self.rebuild_runs(start=False)
         if self.editor.current is None:
             self.editor.select_preset(DEFAULT_PRESET)
         self.draw_loop.start()
@@ -299,6 +303,7 @@ class MainWindow(QtWidgets.QMainWindow):
     # ---- landscape -----------------------------------------------------------------------
     def _on_landscape_edited(self, land: Any) -> None:
         self.model.set_landscape(land)
+        self.model.set_unsaved()
         for v in self.all_views():
             v.show_message("computing the exact reference…" if self.model.reference is None else "")
 
@@ -333,7 +338,18 @@ class MainWindow(QtWidgets.QMainWindow):
             return [RunSpec("train", f"{t.method} ({t.model})", t)]
         return [RunSpec("sample", f"{s.sampler.upper()} h={s.step_size:g}", s)]
 
-    def _rebuild_runs(self, start: bool | None = None) -> None:
+    @property
+    def mode(self) -> str:
+        """``sample`` or ``train`` (held by the app model)."""
+        return self.model.mode
+
+    @property
+    def compare(self) -> bool:
+        """Compare mode (held by the app model)."""
+        return self.model.compare
+
+    def rebuild_runs(self, start: bool | None = None) -> None:
+        """Replace the runs by the ones the panels (or a scene) now describe; ``start`` None keeps running."""
         if self.model.landscape is None and self.editor.current is not None:
             self.model.set_landscape(self.editor.current)
         if self.model.landscape is None:
@@ -344,9 +360,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self.model.set_runs(self.specs(), start=start)
 
     def _settings_changed(self, *_args: Any) -> None:
+        self.model.set_unsaved()
         specs = self.specs()
         if len(specs) != len(self.model.specs) or self.model.landscape is None:
-            self._rebuild_runs()
+            self.rebuild_runs()
             return
         self.hide_error()
         failed = [i for i, s in enumerate(self.model.states) if s == "failed"]
@@ -414,7 +431,7 @@ class MainWindow(QtWidgets.QMainWindow):
         if self._refused():
             return
         if not self.model.workers:
-            self._rebuild_runs(start=True)
+            self.rebuild_runs(start=True)
             return
         for i, s in enumerate(self.model.states):
             if s in ("failed", "finished"):
@@ -435,7 +452,7 @@ class MainWindow(QtWidgets.QMainWindow):
         if self._refused():
             return
         if not self.model.workers:
-            self._rebuild_runs(start=False)
+            self.rebuild_runs(start=False)
         self.model.step(1)
 
     def reset(self) -> None:
@@ -448,24 +465,26 @@ class MainWindow(QtWidgets.QMainWindow):
         self.model.set_speed(v)
 
     def set_mode(self, mode: str) -> None:
-        if mode == self.mode:
-            return
-        self.mode = mode
+        if self.model.set_mode(mode):
+            self.model.set_display(background="learned" if mode == "train" else "density")
+            self.rebuild_runs()
+
+    def _on_mode_changed(self, mode: str) -> None:
         self.mode_box.blockSignals(True)
         self.mode_box.setCurrentIndex(self.mode_box.findData(mode))
         self.mode_box.blockSignals(False)
-        self.background.setCurrentIndex(self.background.findData("learned" if mode == "train" else "density"))
-        self._rebuild_runs()
 
     def set_compare(self, on: bool) -> None:
-        self.compare = bool(on)
+        self.model.set_compare(on)
+        self.rebuild_runs()
+
+    def _on_compare_changed(self, on: bool) -> None:
         self.compare_action.blockSignals(True)
-        self.compare_action.setChecked(self.compare)
+        self.compare_action.setChecked(on)
         self.compare_action.blockSignals(False)
-        if self.compare and self.view3d_action.isChecked():
+        if on and self.view3d_action.isChecked():
             self.view3d_action.setChecked(False)
-        self.stack.setCurrentIndex(1 if self.compare else 0)
-        self._rebuild_runs()
+        self.stack.setCurrentIndex(1 if on else 0)
 
     def set_3d(self, on: bool) -> None:
         if on and self.gl_reason is not None:
@@ -514,9 +533,27 @@ class MainWindow(QtWidgets.QMainWindow):
         self.editor.set_landscape_object(land)
 
     def _display_changed(self, *_args: Any) -> None:
+        """A display widget changed: the model takes it (and the views follow the model)."""
+        self.model.set_display(background=self.background.currentData(), walker_mode=self.walker_mode.currentData(),
+                               contours=self.show_contours.isChecked(), trails=self.show_trails.isChecked())
+
+    def _on_display_changed(self, d: DisplayOptions) -> None:
+        widgets = (self.background, self.walker_mode, self.show_contours, self.show_trails)
+        for w in widgets:
+            w.blockSignals(True)
+        self.background.setCurrentIndex(max(0, self.background.findData(d.background)))
+        self.walker_mode.setCurrentIndex(max(0, self.walker_mode.findData(d.walker_mode)))
+        self.show_contours.setChecked(d.contours)
+        self.show_trails.setChecked(d.trails)
+        for w in widgets:
+            w.blockSignals(False)
         for v in self.all_views():
-            v.set_display(background=self.background.currentData(), walker_mode=self.walker_mode.currentData(),
-                          contours=self.show_contours.isChecked(), trails=self.show_trails.isChecked())
+            v.set_display(background=d.background, walker_mode=d.walker_mode, contours=d.contours, trails=d.trails)
+
+    def _update_title(self) -> None:
+        scene = self.model.scene
+        title = "EBM Explorer" if scene is None else f"EBM Explorer — {printable(scene.title, 120)}"
+        self.setWindowTitle(("* " if self.model.unsaved and scene is not None else "") + title)
 
     def _update_handler(self) -> None:
         handler = self.editor.active_handler() if self.tabs.currentIndex() == 0 else None

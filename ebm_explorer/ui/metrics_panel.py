@@ -21,7 +21,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from ebm_explorer.ui.history import MetricsHistory
+from ebm_explorer.export.metrics_history import MetricsHistory
 from ebm_explorer.ui.landscape_view import RUN_COLOURS
 
 __all__ = ["MetricsPanel", "MAX_RUNS", "MAX_MODES"]

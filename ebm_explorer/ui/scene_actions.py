@@ -47,12 +47,6 @@ METRIC_PLOTS = {"mean_energy": ("energy",), "acceptance": ("acceptance",), "dive
 _PLOT_ROW_HEIGHT = 150
 
 
-def _set_combo(box: QtWidgets.QComboBox, key: Any) -> None:
-    i = box.findData(key)
-    if i >= 0:
-        box.setCurrentIndex(i)
-
-
 def _fields_of(w: Any, kind: str) -> dict[str, Any]:
     """Scene setting name -> the panel field that shows it (its minimum()/maximum() bound what it can hold)."""
     if kind == "sample":
@@ -94,10 +88,14 @@ class SceneController(QtCore.QObject):
 
     scene_applied = QtCore.Signal(object)  # Scene
 
+    @property
+    def scene(self) -> Scene | None:
+        """The scene on screen (held by the app model)."""
+        return self.window.model.scene
+
     def __init__(self, window: Any) -> None:
         super().__init__(window)
         self.window = window
-        self.scene: Scene | None = None
         self.path: Path | None = None
         self.panels: tuple[str, ...] = tuple(p for p in PANELS if p != "fisher_kl")
         self.last_warnings: list[str] = []
@@ -248,6 +246,7 @@ class SceneController(QtCore.QObject):
             return None
         self.path = written
         self._remember(written)
+        self.window.model.set_unsaved(False)
         self.window.statusBar().showMessage(f"Scene saved to {written}", 5000)
         return written
 
@@ -263,9 +262,9 @@ class SceneController(QtCore.QObject):
         except NotImplementedError as exc:
             raise UserInputError(f"this landscape cannot be saved in a scene: {exc}") from None
         runs = list(w.model.specs or w.specs())  # the run settings are the scene's own type: stored as they are
-        bg = w.background.currentData()
-        view = ViewSettings(show="energy" if bg == "energy" else "density", view_3d=w.view3d_action.isChecked(),
-                            contours=w.show_contours.isChecked(), panels=tuple(self.panels),
+        display = w.model.display
+        view = ViewSettings(show="energy" if display.background == "energy" else "density",
+                            view_3d=w.view3d_action.isChecked(), contours=display.contours, panels=tuple(self.panels),
                             overlays=self.scene.view.overlays if self.scene else ())
         if self.fisher_panel.isVisibleTo(self.sweep_dock) and "fisher_kl" not in view.panels:
             view = replace(view, panels=(*view.panels, "fisher_kl"))
@@ -293,7 +292,7 @@ class SceneController(QtCore.QObject):
             self._show_warnings(self.last_warnings)
         w.pause()
         w.hide_error()
-        self.scene = scene
+        w.model.set_scene(scene)  # the window title follows
         self._base = base
         land = Tempered(base, beta) if beta != 1.0 else base
         self._panels_from_runs(scene)
@@ -302,26 +301,20 @@ class SceneController(QtCore.QObject):
         for v in w.all_views():
             v.show_message("computing the exact reference…")
         compare = len(scene.runs) > 1
-        w.compare = compare
-        w.compare_action.blockSignals(True)
-        w.compare_action.setChecked(compare)
-        w.compare_action.blockSignals(False)
+        w.model.set_compare(compare)  # the window follows (compare action, central view)
         if w.view3d_action.isChecked() and (compare or not scene.view.view_3d):
             w.view3d_action.setChecked(False)
-        w.stack.setCurrentIndex(1 if compare else 0)
         self._override = (self._panel_state(), self._runs_of(scene))
         show = scene.view.show
         if show == "density" and scene.runs[0].kind == "train":
             show = "learned"
-        _set_combo(w.background, show)
-        w.show_contours.setChecked(scene.view.contours)
-        w._rebuild_runs(start=start)
+        w.model.set_display(background=show, contours=scene.view.contours)
+        w.rebuild_runs(start=start)
         if scene.view.view_3d and not compare:
             w.view3d_action.setChecked(True)
         self.set_panels(scene.view.panels)
         self._apply_overlays(scene)
         self._apply_sweep(scene, beta)
-        w.setWindowTitle(f"EBM Explorer — {printable(scene.title, 120)}")
         self.scene_applied.emit(scene)
         return True
 
@@ -353,10 +346,7 @@ class SceneController(QtCore.QObject):
             w.compare_panel.blockSignals(True)
             w.compare_panel.set_rows(rows)
             w.compare_panel.blockSignals(False)
-        w.mode = scene.runs[0].kind
-        w.mode_box.blockSignals(True)
-        _set_combo(w.mode_box, w.mode)
-        w.mode_box.blockSignals(False)
+        w.model.set_mode(scene.runs[0].kind)  # the mode box follows
 
     def _editor_from_landscape(self, land: Landscape, base: Landscape, beta: float) -> None:
         """Show an editable version of the landscape in the editor (without it emitting a landscape)."""

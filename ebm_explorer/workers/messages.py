@@ -7,10 +7,12 @@ numpy copy, so the UI may keep a message as long as it likes and tests can compa
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from ebm_explorer.export.metrics_history import Metrics  # one metrics point type, shared with headless runs
 
 __all__ = [
     "Metrics",
@@ -24,33 +26,6 @@ __all__ = [
 ]
 
 NAN = float("nan")
-
-
-@dataclass(frozen=True)
-class Metrics:
-    """One point of every live time series (scalar per run and step)."""
-
-    step: int
-    acceptance: float = NAN  # mean acceptance since the previous point
-    mean_energy: float = NAN  # mean U over the walkers (training: of the *target* landscape)
-    mean_energy_exact: float = NAN  # E_p[U] on the grid
-    ess: float = NAN  # bulk ESS of the x coordinate over a window of traced chains (sampling)
-    tv: float = NAN  # total variation between walker histogram and exact density
-    kl: float = NAN  # KL(walker histogram || exact) on the histogram grid
-    tv_expected: float = NAN  # TV of exact iid samples of the same size: the finite-sample noise floor
-    kl_expected: float = NAN  # KL noise floor of exact iid samples of the same size
-    fisher: float = NAN  # Fisher divergence data || model (training)
-    mode_weights: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (M,) walkers / model
-    mode_weights_true: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (M,)
-    log_z_est: float = NAN  # training (Jarzynski): running estimate from the training walkers (feedback-biased)
-    log_z_se: float = NAN  # its standard error (weights and resampling genealogy)
-    log_z_est_xfit: float = NAN  # training (Jarzynski): cross-fitted estimate from the held-out walkers
-    log_z_se_xfit: float = NAN  # its standard error (also the band of cross_entropy_est_xfit)
-    log_z_exact: float = NAN
-    cross_entropy: float = NAN  # training: exact cross entropy of data under the model
-    cross_entropy_est: float = NAN  # training (Jarzynski): estimate, mean U(data) + log_z_est
-    cross_entropy_est_xfit: float = NAN  # training (Jarzynski): mean U(data) + log_z_est_xfit
-    ess_fraction: float = NAN  # training (Jarzynski): ESS/N of the walker weights
 
 
 @dataclass(frozen=True)

@@ -117,6 +117,14 @@ def test_trajectory_export_npz_and_csv_row_counts(qtbot, make_window, tmp_path):
     np.testing.assert_array_equal(cols["x"].reshape(k + 1, 256).astype(np.float32), z["positions"][:, :, 0])
     n_metrics = sum(1 for _ in open(tmp_path / "traj_run1_metrics.csv")) - 1
     assert n_metrics == z["metric_step"].size  # paused: the same series in both exports
+    # the headless run of the same scene writes the same metric columns (one metrics-history type)
+    from ebm_explorer.scenes.headless import run_scene_to_dir
+
+    run_scene_to_dir(w.scenes.current_scene(), tmp_path / "headless", steps=k, formats=("csv",))
+    for i in (1, 2):
+        gui = open(tmp_path / f"traj_run{i}_metrics.csv").readline()
+        headless = open(tmp_path / "headless" / f"run{i}_metrics.csv").readline()
+        assert gui == headless and "mode_weight_exact_0" in gui and "tv_expected" in gui
 
 
 def test_cancelled_trajectory_export_leaves_nothing(qtbot, make_window, tmp_path):

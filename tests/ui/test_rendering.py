@@ -8,7 +8,7 @@ import pytest
 
 from ebm_explorer.core.landscapes import make_landscape
 from ebm_explorer.ui.draw_loop import DrawLoop
-from ebm_explorer.ui.history import MetricsHistory
+from ebm_explorer.export.metrics_history import MetricsHistory
 from ebm_explorer.ui.landscape_view import LandscapeView, PointCloud
 from ebm_explorer.ui.metrics_panel import MetricsPanel
 from ebm_explorer.workers.jobs import reference_job

@@ -23,8 +23,8 @@ SAMPLE = SampleSettings(sampler="hmc", step_size=0.037, leapfrog_steps=7, walker
 TRAIN = TrainSettings(model="mlp", components=3, hidden=(8, 4), method="pcd", kernel="mala", cd_steps=2, cd_reset=3,
                       step_size=0.0123, leapfrog_steps=6, optimizer="adam", lr=0.00731, means_lr_scale=0.5,
                       walkers=123, data_size=456, data_file="", resample_threshold=0.833,
-                      resample_scheme="multinomial", noise_std=0.37, iterations=77, seed=5, device="cpu",
-                      dtype="float32", steps_per_frame=2)
+                      resample_scheme="multinomial", noise_std=0.37, cross_fit=False, iterations=77, seed=5,
+                      device="cpu", dtype="float32", steps_per_frame=2)
 
 
 def test_every_field_differs_from_its_default() -> None:
