@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ebm_explorer.core.blowup import blown_up, keep_where, replace_walkers
+from ebm_explorer.core.blowup import BLOWUP_RULES, blown_up, keep_where, replace_walkers
 from ebm_explorer.core.devices import make_generator
 from ebm_explorer.core.resources import check_walker_memory, device_with_fallback, is_out_of_memory, out_of_memory_message
 from ebm_explorer.core.errors import NumericalError, UserInputError
@@ -23,7 +23,7 @@ from ebm_explorer.core.landscapes import Landscape
 from ebm_explorer.core.mcmc_diagnostics import ess_bulk
 from ebm_explorer.core.metrics import walker_metrics
 from ebm_explorer.core.run_settings import SampleSettings
-from ebm_explorer.core.samplers import finite_walkers, get_sampler, initial_positions
+from ebm_explorer.core.samplers import finite_walkers, get_sampler, initial_positions, validate_params
 from ebm_explorer.workers.base import LandscapeWorker
 from ebm_explorer.workers.display import walker_histogram
 from ebm_explorer.workers.messages import Metrics, RunSnapshot, WalkerSnapshot
@@ -58,7 +58,8 @@ class SamplingWorker(LandscapeWorker):
 
     # ---- settings ------------------------------------------------------------------------
     def apply_config(self, value: SampleSettings) -> None:
-        old, new = self.config, value.validated()
+        old, new = self.config, value
+        validate_params(new.sampler, new.kernel_params())
         self.config = new
         self.steps_per_batch = max(1, int(new.steps_per_frame))
         restart = old.restart_key() != new.restart_key()
@@ -79,7 +80,9 @@ class SamplingWorker(LandscapeWorker):
         cfg = self.config
         self._state = None
         self.sampler = get_sampler(cfg.sampler)
-        cfg.validated()
+        validate_params(cfg.sampler, cfg.kernel_params())
+        if cfg.blowup_rule not in BLOWUP_RULES:
+            raise UserInputError(f"blow-up rule must be one of {', '.join(BLOWUP_RULES)}, got {cfg.blowup_rule!r}")
         self.device, self.notice = device_with_fallback(cfg.device)
         self.dtype = getattr(torch, cfg.dtype)
         self.generator = make_generator(cfg.seed, self.device)
