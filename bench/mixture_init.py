@@ -19,7 +19,7 @@ import torch
 
 from ebm_explorer.core.devices import make_generator
 from ebm_explorer.core.landscapes import make_landscape
-from ebm_explorer.core.training import GridDiagnostics, MixtureEnergy, TrainConfig, Trainer
+from ebm_explorer.core.training import GridDiagnostics, MixtureEnergy, Trainer, TrainSettings
 from ebm_explorer.core.training.data import sample_landscape
 from ebm_explorer.core.training.kmeans import kmeans_pp_means
 
@@ -47,9 +47,10 @@ def run(init: str, method: str, seed: int, iterations: int, walkers: int) -> dic
     means = (kmeans_pp_means(data, m, torch.Generator().manual_seed(seed)) if init == "kmeans++"
              else centre_means(box, m, seed))
     model = MixtureEnergy(means, widths=min(box.width, box.height) / 6, box=box)
-    cfg = TrainConfig(method=method, walkers=walkers, step_size=0.05, lr=0.05, seed=seed, cross_fit=False,
+    cfg = TrainSettings(method=method, walkers=walkers, step_size=0.05, lr=0.05, means_lr_scale=1.0, seed=seed,
+                        cross_fit=False)
+    trainer = Trainer(model, data, cfg, GridDiagnostics(box, target, 64), generator=make_generator(seed),
                       diagnostics_every=iterations)
-    trainer = Trainer(model, data, cfg, GridDiagnostics(box, target, 64), generator=make_generator(seed))
     for _ in range(iterations):
         last = trainer.step()
     modes = np.asarray(target.spec()["means"], dtype=np.float64) if "means" in target.spec() else None

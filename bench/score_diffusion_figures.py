@@ -22,7 +22,7 @@ from ebm_explorer.core.diffusion.generate import GenerateConfig, generate
 from ebm_explorer.core.diffusion.learned import train_score_network
 from ebm_explorer.core.diffusion.paths import make_schedule, noised_density
 from ebm_explorer.core.landscapes.gmm import GaussianMixture
-from ebm_explorer.core.training import GridDiagnostics, MixtureEnergy, TrainConfig, Trainer, sample_mixture
+from ebm_explorer.core.training import GridDiagnostics, MixtureEnergy, Trainer, TrainSettings, sample_mixture
 from ebm_explorer.core.types import Box
 
 SEPARATED = GaussianMixture([0.25, 0.75], [[-8.0, 0.0], [8.0, 0.0]], stds=1.0, box=Box(-13, 13, -5, 5))
@@ -36,10 +36,11 @@ def training(method: str, seed: int) -> dict:
     init = torch.tensor(SEPARATED.means) + 0.7 * torch.randn((2, 2), generator=gen, dtype=torch.float64)
     if method == "jarzynski":
         model = MixtureEnergy(init, widths=1.0, box=SEPARATED.box)
-        cfg, iters = TrainConfig(method=method, walkers=3000, step_size=0.05, lr=0.1, seed=seed), 400
+        cfg, iters = TrainSettings(method=method, walkers=3000, step_size=0.05, lr=0.1, means_lr_scale=1.0, seed=seed), 400
     else:
         model = MixtureEnergy(init, widths=1.5, box=SEPARATED.box)
-        cfg, iters = TrainConfig(method=method, optimizer="adam", lr=0.05, noise_std=0.5, seed=seed), 300
+        cfg, iters = TrainSettings(method=method, optimizer="adam", lr=0.05, means_lr_scale=1.0, noise_std=0.5,
+                                   seed=seed), 300
     tr = Trainer(model, data, cfg, GridDiagnostics(SEPARATED.box, SEPARATED, 96), generator=gen)
     start = time.perf_counter()
     for _ in range(iters):

@@ -20,7 +20,8 @@ WAIT = 60000
 SAMPLE = SampleSettings(sampler="hmc", step_size=0.037, leapfrog_steps=7, walkers=321, init="point",
                         init_point=(0.5, -0.25), seed=9, device="cpu", dtype="float64", steps_per_frame=3,
                         blowup_rule="reset")
-TRAIN = TrainSettings(model="mlp", components=3, hidden=(8, 4), method="pcd", kernel="mala", cd_steps=2, cd_reset=3,
+TRAIN = TrainSettings(model="mlp", components=3, mixture_init="centre", hidden=(8, 4), method="pcd", kernel="mala",
+                      cd_steps=2, cd_reset=3,
                       step_size=0.0123, leapfrog_steps=6, optimizer="adam", lr=0.00731, means_lr_scale=0.5,
                       walkers=123, data_size=456, data_file="", resample_threshold=0.833,
                       resample_scheme="multinomial", noise_std=0.37, cross_fit=False, iterations=77, seed=5,
