@@ -56,7 +56,7 @@ class TrainingWorker(LandscapeWorker):
         self.trainer = None
         s = self.settings
         device, self.notice = device_with_fallback(s.device)
-        check_walker_memory(int(s.walkers) + int(s.data_size), device, torch.float64)
+        check_walker_memory(int(s.walkers) + int(s.data_size), device, torch.float64, landscape=self.landscape)
         box = self.landscape.box
         target = None if s.data_file else self.landscape  # a data file: no exact target, the landscape's box
         self.trainer = build_trainer(s, target, resolution=MODEL_GRID, box=box, device=device)
@@ -175,8 +175,12 @@ class TrainingWorker(LandscapeWorker):
             mode_weights=np.asarray(m.mode_weights, dtype=float).copy(),
             mode_weights_true=np.asarray(m.mode_weights_true, dtype=float).copy(),
             log_z_est=m.log_z_est,
+            log_z_se=m.log_z_se,
+            log_z_est_xfit=m.log_z_est_xfit,
+            log_z_se_xfit=m.log_z_se_xfit,
             log_z_exact=m.log_z_exact,
             cross_entropy=m.cross_entropy,
             cross_entropy_est=m.cross_entropy_est,
+            cross_entropy_est_xfit=m.cross_entropy_est_xfit,
             ess_fraction=m.ess_fraction,
         )
