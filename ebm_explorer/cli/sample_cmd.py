@@ -29,6 +29,7 @@ from ebm_explorer.cli.sample_tempered import STEPS_HELP, TEMPERED_SAMPLERS, add_
 from ebm_explorer.cli.interrupt import EXIT_INTERRUPTED, stop_on_signals
 from ebm_explorer.cli.outputs import check_output_file
 from ebm_explorer.core.atomic import save_npz_atomic
+from ebm_explorer.core.limits import RANGES
 from ebm_explorer.core.resources import check_memory, check_walker_memory
 from ebm_explorer.core.safe_io import printable
 from ebm_explorer.core.devices import make_generator, resolve_device
@@ -108,7 +109,10 @@ def default_out(args: argparse.Namespace) -> Path:
 def _check_resources(args: argparse.Namespace, land, device: torch.device) -> None:  # noqa: ANN001
     """Walkers (with the landscape's real per-walker cost), the per-step records and the trajectory must
     fit in memory: refused before anything is allocated, with what to change."""
-    check_walker_memory(args.walkers, device, torch.float32, landscape=land)
+    if args.sampler == "pt" and args.betas and len(args.betas) > RANGES["replicas"][1]:
+        raise UserInputError(f"--betas: at most {RANGES['replicas'][1]} replicas, got {len(args.betas):,}")
+    copies = len(args.betas) if args.sampler == "pt" and args.betas else args.replicas if args.sampler == "pt" else 1
+    check_walker_memory(args.walkers * copies, device, torch.float32, landscape=land)
     per_step = min(TRACED_CHAINS, args.walkers) * 4 + 3 * 8  # energy traces + acceptance/mean energy/count
     check_memory(args.steps * per_step, f"{args.steps:,} steps of records", "lower --steps", device)
     if args.record_every is not None:

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from ebm_explorer import __version__
-from ebm_explorer.cli.common import finite_float, positive_int
+from ebm_explorer.cli.common import finite_float, ranged_int
 from ebm_explorer.core.atomic import save_npz_atomic
 from ebm_explorer.core.devices import make_generator, resolve_device
 from ebm_explorer.core.errors import UserInputError
@@ -58,25 +58,25 @@ def add_tempered_args(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("parallel tempering and SMC (--sampler pt | smc)")
     g.add_argument("--kernel", choices=TEMPERED_KERNELS, default="mala",
                    help="moves inside each replica / level (default mala); --step-size and --leapfrog apply to it")
-    g.add_argument("--replicas", type=positive_int, default=6, metavar="R",
+    g.add_argument("--replicas", type=ranged_int("replicas"), default=6, metavar="R",
                    help="pt: replicas on a geometric ladder from beta 1 to --beta-min (default 6)")
     g.add_argument("--beta-min", type=_fraction, default=0.1, metavar="B", help="pt: hottest beta (default 0.1)")
     g.add_argument("--betas", type=finite_float, nargs="+", metavar="BETA",
                    help="pt: the whole ladder instead, 1 first, strictly decreasing (overrides --replicas/--beta-min)")
-    g.add_argument("--swap-every", type=positive_int, default=1, metavar="K", help="pt: steps between swap rounds (default 1)")
+    g.add_argument("--swap-every", type=ranged_int("swap_every"), default=1, metavar="K", help="pt: steps between swap rounds (default 1)")
     g.add_argument("--swap-scheme", choices=SWAP_SCHEMES, default="even-odd",
                    help="pt: neighbour pairs tried, alternating even/odd (default) or one random pair per round")
     sched = g.add_mutually_exclusive_group()
-    sched.add_argument("--levels", type=positive_int, metavar="K", help="smc: K equal levels from t = 0 to 1")
+    sched.add_argument("--levels", type=ranged_int("levels"), metavar="K", help="smc: K equal levels from t = 0 to 1")
     sched.add_argument("--target-ess", type=_fraction, metavar="F",
                        help="smc: adaptive levels keeping the conditional ESS / N at F (default 0.95)")
-    g.add_argument("--moves", type=positive_int, default=5, metavar="M", help="smc: kernel steps per level (default 5)")
+    g.add_argument("--moves", type=ranged_int("moves"), default=5, metavar="M", help="smc: kernel steps per level (default 5)")
     g.add_argument("--start", choices=START_KINDS, default="gaussian",
                    help="smc: exact start density on the box (default gaussian; --init is not used)")
     g.add_argument("--resampling", choices=RESAMPLING_SCHEMES, default="systematic", help="smc (default systematic)")
     g.add_argument("--resample-threshold", type=_fraction, default=0.5, metavar="F",
                    help="smc: resample an island when its ESS / size falls below F (default 0.5)")
-    g.add_argument("--islands", type=positive_int, default=16, metavar="B",
+    g.add_argument("--islands", type=ranged_int("islands"), default=16, metavar="B",
                    help="smc: independent islands that give the standard error of log Z (default 16)")
 
 

@@ -50,6 +50,11 @@ RANGES: dict[str, tuple[float, float]] = {
     "lr": (1e-12, 1e6),
     "beta": (1e-6, 1e6),
     "dpi": (10.0, 1_200.0),
+    "replicas": (1, 64),
+    "swap_every": (1, 100_000_000),
+    "levels": (1, 100_000),
+    "moves": (1, 1_000),
+    "islands": (1, 1_024),
 }
 #: settings with these names are integers in the table above even when the scene calls them otherwise
 _ALIASES = {"leapfrog": "leapfrog_steps", "n_walkers": "walkers"}

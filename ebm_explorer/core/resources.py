@@ -220,7 +220,7 @@ def check_memory(need: int, what: str, suggestion: str, device: torch.device | s
     """Refuse ``need`` bytes (for ``what``) above the usable share of free memory, with ``suggestion``."""
     avail = available_memory_bytes(device) if available is None else available
     if avail is not None and need > MEMORY_FRACTION * avail:
-        raise UserInputError(f"{what} need ~{format_bytes(need)} but {torch.device(device).type} has "
+        raise UserInputError(f"{what}: ~{format_bytes(need)} needed but {torch.device(device).type} has "
                              f"{format_bytes(avail)} free: {suggestion}")
 
 

@@ -219,7 +219,7 @@ def convert_value(where: str, name: str, value: Any, default: Any,
             try:
                 return check_device_name(value)
             except UserInputError as exc:
-                raise UserInputError(f"{where}{exc}") from None
+                raise UserInputError(f"{where}device: {exc}") from None
         if name in allowed and value not in allowed[name]:
             raise UserInputError(f"{where}{name} must be one of {', '.join(allowed[name])}, got {value!r}")
         return value
