@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -485,14 +486,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timeout", type=float, default=60.0)
     ap.add_argument("--only", default="", help="run the cases whose name contains this")
     ap.add_argument("--json", default=str(REPO / "bench" / "results" / "hostile_inputs.json"))
+    ap.add_argument("--jobs", type=int, default=1, help="cases run at the same time (default 1)")
     args = ap.parse_args(argv)
     cases = [c for c in all_cases() if args.only in c.name]
     outcomes = []
-    for i, c in enumerate(cases, 1):
-        o = run_case(c, args.timeout)
-        outcomes.append(o)
-        print(f"[{i:3d}/{len(cases)}] {o.verdict:17s} rc={o.rc!s:>4} {o.seconds:6.1f}s {c.category:6s} {c.name}: "
-              f"{o.stderr_tail[:110]!r}", flush=True)
+    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        for i, o in enumerate(pool.map(lambda c: run_case(c, args.timeout), cases), 1):
+            outcomes.append(o)
+            print(f"[{i:3d}/{len(cases)}] {o.verdict:17s} rc={o.rc!s:>4} {o.seconds:6.1f}s {o.category:6s} {o.name}: "
+                  f"{o.stderr_tail[:110]!r}", flush=True)
     totals = {v: sum(o.verdict == v for o in outcomes) for v in
               ("ok", "traceback", "hang", "abort", "input_changed", "unexpected_status")}
     by_cat = {cat: sum(o.category == cat for o in outcomes) for cat in ("files", "paths", "values", "sizes")}
