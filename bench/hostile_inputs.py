@@ -384,6 +384,8 @@ def _value_cases() -> list[Case]:
         for flag, v in (("--steps", "1000000000000"), ("--steps", "0"), ("--record-every", "0"),
                         ("--max-walkers", "1000000000"), ("--dpi", "nan"), ("--dpi", "1e9"), ("--format", "exe"))
     ]
+    cases += [Case(f"sample_threads_{v}", "values", [*SAMPLE, "--threads", v], fast=v == "1000000000")
+              for v in ("0", "1000000000", "-3")]
     cases += [Case(f"experiment_seeds_{v}", "values", ["experiment", "mode-weights", "--seeds", v, "--out", "e"])
               for v in ("-1", "99999999999999999999")]
     return cases

@@ -72,7 +72,7 @@ class _TopFormatter(argparse.RawDescriptionHelpFormatter):
 def build_parser() -> argparse.ArgumentParser:
     # imported here, not at the top: importing this module must not import torch (the app's splash
     # shows before torch loads; see start_splash)
-    from ebm_explorer.cli.common import positive_int
+    from ebm_explorer.cli.common import ranged_int
 
     parser = _Parser(prog="ebm-explorer", description=DESCRIPTION, epilog=EPILOG,
                      formatter_class=_TopFormatter)
@@ -82,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
         importlib.import_module(name).register(sub)
     for name in THREADED_COMMANDS:
         sub.choices[name].add_argument(
-            "--threads", type=positive_int, default=None,
+            "--threads", type=ranged_int("threads"), default=None,
             help=f"torch CPU threads (default: every core but one, here {compute_threads()}; "
                  "measured fastest on a busy or small machine)")
     return parser

@@ -55,6 +55,7 @@ RANGES: dict[str, tuple[float, float]] = {
     "levels": (1, 100_000),
     "moves": (1, 1_000),
     "islands": (1, 1_024),
+    "threads": (1, 1_024),
 }
 #: settings with these names are integers in the table above even when the scene calls them otherwise
 _ALIASES = {"leapfrog": "leapfrog_steps", "n_walkers": "walkers"}

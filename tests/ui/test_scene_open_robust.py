@@ -64,3 +64,17 @@ def test_control_characters_in_a_title_are_escaped(qtbot, make_window, tmp_path)
     p.write_text('format_version = 1\ntitle = "evil\\u001b[2J\\u0007title"\n')
     assert w.scenes.open_path(p, start=False)
     assert "\x1b" not in w.windowTitle() and "\\x1b" in w.windowTitle()
+
+
+def test_a_scene_asking_for_more_memory_than_there_is_gets_a_banner_not_an_abort(qtbot, make_window, tmp_path):
+    w = make_window()
+    p = tmp_path / "huge.toml"
+    expr = "+".join(f"sin({i}*x)*cos({i}*y)" for i in range(60))
+    p.write_text(f"format_version = 1\n[landscape]\nkind = 'formula'\nexpr = '{expr} + 0.1*(x**2+y**2)'\n"
+                 "box = [-3, 3, -3, 3]\n[[runs]]\nwalkers = 100000000\nseed = 9000000000000000000\n")
+    assert w.scenes.open_path(p, start=True)
+    qtbot.waitUntil(lambda: "walkers need" in w.error_banner.text(), timeout=60000)
+    assert w.error_banner.isVisible() and not w.model.any_running
+    w.sampler_panel.walkers.setValue(200)  # fewer walkers: the app runs on
+    w.run()
+    qtbot.waitUntil(lambda: w.model.any_running, timeout=60000)
