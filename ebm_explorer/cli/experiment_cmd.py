@@ -18,6 +18,7 @@ import numpy as np
 from ebm_explorer import __version__
 from ebm_explorer.cli.common import ranged_int, seed_int
 from ebm_explorer.core.atomic import atomic_open, atomic_path, save_npz_atomic
+from ebm_explorer.core.safe_io import printable
 from ebm_explorer.core.training.experiment import (
     TRUE_FIRST_MASS,
     ModeWeightRun,
@@ -152,5 +153,5 @@ def run(args: argparse.Namespace) -> int:
                                           "version": __version__}))
     save_npz_atomic(out / "mode_weights_histories.npz", **arrays)
     _plot(runs, out / "mode_weights.png")
-    print(f"wrote {out}/mode_weights.csv, .md, .png and mode_weights_histories.npz")
+    print(f"wrote {printable(out)}/mode_weights.csv, .md, .png and mode_weights_histories.npz")
     return 0

@@ -15,6 +15,7 @@ from ebm_explorer.core.atomic import save_npz_atomic
 from ebm_explorer.core.resources import check_memory
 from ebm_explorer.core.errors import UserInputError
 from ebm_explorer.core.reference import compute_reference
+from ebm_explorer.core.safe_io import printable
 
 #: beyond this the (R, R) float64 grid and its basin bookkeeping stop being interactive
 MAX_RESOLUTION = 4096
@@ -46,5 +47,5 @@ def run(args: argparse.Namespace) -> int:
         edge_mass=np.float64(ref.edge_mass), meta=json.dumps(meta),
     )
     print(ref.summary())
-    print(f"wrote {out}")
+    print(f"wrote {printable(out)}")
     return 0

@@ -249,4 +249,4 @@ def _print_summary(args, land, ref, result, metrics, rhat, ess, elapsed, out) ->
         print(f"  {hint}")
     if result.compile_fallback:
         print(f"  NOTE: --compile fell back to uncompiled steps ({result.compile_fallback})")
-    print(f"  wrote {out}")
+    print(f"  wrote {printable(out)}")

@@ -36,6 +36,7 @@ from ebm_explorer.core.tempering import (
     smc_mode_masses,
 )
 from ebm_explorer.core.training.resampling import RESAMPLING_SCHEMES
+from ebm_explorer.core.safe_io import printable
 
 __all__ = ["TEMPERED_SAMPLERS", "STEPS_HELP", "add_tempered_args", "run_tempered"]
 
@@ -209,4 +210,4 @@ def _print_tail(ref: GridReference, out) -> None:
     for w in ref.warnings:
         print(f"  WARNING: {w}")
     if out is not None:
-        print(f"  wrote {out}")
+        print(f"  wrote {printable(out)}")

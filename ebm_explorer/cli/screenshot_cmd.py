@@ -24,6 +24,7 @@ from ebm_explorer.cli.common import ranged_float, ranged_int
 from ebm_explorer.cli.outputs import check_output_file
 from ebm_explorer.core.atomic import atomic_path
 from ebm_explorer.core.errors import UserInputError
+from ebm_explorer.core.safe_io import printable
 
 __all__ = ["register", "run", "SCENES", "setup_scene"]
 
@@ -167,5 +168,5 @@ def run(args: argparse.Namespace) -> int:
             window.shutdown()  # joins every worker thread, however long their last batch takes
             window.close()
             app.processEvents()
-    print(f"wrote {args.out}")
+    print(f"wrote {printable(args.out)}")
     return 0

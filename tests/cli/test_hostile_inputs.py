@@ -109,3 +109,30 @@ def test_run_may_rerun_into_its_own_folder_but_not_over_foreign_files(tmp_path, 
     before = scene.read_bytes()
     assert main(["run", str(scene), "--out", "out", "--steps", "4", "--format", "npz", "--force"]) == 2
     assert "would replace an input" in capsys.readouterr().err and scene.read_bytes() == before
+
+
+def test_disk_full_and_read_only_folder_get_one_line(tmp_path, monkeypatch, capsys):
+    import errno
+
+    monkeypatch.chdir(tmp_path)
+    args = ["reference", "--resolution", "16", "--out", "r.npz"]
+    assert main(args) == 0
+    before = (tmp_path / "r.npz").read_bytes()
+
+    def full(path, *a, **k):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(np, "savez_compressed", full)
+    capsys.readouterr()
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "No space left on device (nothing was changed)" in err and "Traceback" not in err
+    assert (tmp_path / "r.npz").read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["r.npz"]
+    monkeypatch.undo()
+    monkeypatch.chdir(tmp_path)
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: False if Path(p).resolve() == ro else real_access(p, mode))
+    assert main(["reference", "--resolution", "16", "--out", "ro/r.npz"]) == 2
+    assert "is not writable (read-only?)" in capsys.readouterr().err
