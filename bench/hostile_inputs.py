@@ -385,6 +385,14 @@ def _value_cases() -> list[Case]:
         for flag, v in (("--steps", "1000000000000"), ("--steps", "0"), ("--record-every", "0"),
                         ("--max-walkers", "1000000000"), ("--dpi", "nan"), ("--dpi", "1e9"), ("--format", "exe"))
     ]
+    gen = ["generate", "--steps", "3", "--walkers", "50", "--resolution", "32"]
+    cases += [Case(f"generate_{flag}_{v}", "values", [*gen, "--out", "g.npz", flag, v])
+              for flag, v in (("--walkers", "1e12"), ("--steps", "0"), ("--seed", "-1"), ("--device", "foo"),
+                              ("--resolution", "100000"), ("--train-iterations", "1e12"), ("--resample-threshold", "nan"),
+                              ("--langevin-eps", "inf"))]
+    cases += [Case("generate_out_is_landscape", "paths", [*gen, "--landscape", "l.npz", "--out", "l.npz"],
+                   _write("l.npz", "[landscape]\nkind = 'preset'\nname = 'donut'\n")),
+              Case("generate_out_is_directory", "paths", [*gen, "--out", "d.npz"], lambda d: (d / "d.npz").mkdir())]
     cases += [Case(f"sample_threads_{v}", "values", [*SAMPLE, "--threads", v], fast=v == "1000000000")
               for v in ("0", "1000000000", "-3")]
     cases += [Case(f"experiment_seeds_{v}", "values", ["experiment", "mode-weights", "--seeds", v, "--out", "e"])

@@ -23,15 +23,17 @@ from ebm_explorer.cli.common import (
     add_landscape_args,
     landscape_from_args,
     positive_float,
-    positive_int,
+    ranged_int,
     require_suffix,
 )
+from ebm_explorer.cli.outputs import check_output_file
 from ebm_explorer.core.atomic import save_npz_atomic
 from ebm_explorer.core.devices import make_generator, resolve_device
 from ebm_explorer.core.diffusion.generate import SOLVERS, GenerateConfig, generate
 from ebm_explorer.core.diffusion.learned import train_score_network
 from ebm_explorer.core.diffusion.paths import PATHS, make_schedule, noised_density
 from ebm_explorer.core.errors import UserInputError
+from ebm_explorer.core.resources import check_walker_memory
 from ebm_explorer.core.training.resampling import RESAMPLING_SCHEMES
 
 
@@ -49,26 +51,26 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--path", choices=PATHS, default="vp",
                    help="vp diffusion, linear stochastic interpolant, or ve (Song and Ermon's levels)")
     p.add_argument("--solver", choices=SOLVERS, default="sde")
-    p.add_argument("--steps", type=positive_int, default=100,
+    p.add_argument("--steps", type=ranged_int("steps"), default=100,
                    help="time steps K (sde, ode) or noise levels (annealed-langevin); default 100")
-    p.add_argument("--walkers", type=positive_int, default=10_000)
+    p.add_argument("--walkers", type=ranged_int("walkers"), default=10_000)
     p.add_argument("--score", choices=["exact", "learned"], default="exact",
                    help="exact score of rho_t, or a network trained by denoising score matching first")
-    p.add_argument("--train-iterations", type=positive_int, default=2000,
+    p.add_argument("--train-iterations", type=ranged_int("iterations"), default=2000,
                    help="learned score: Adam iterations of 512 fresh samples (default 2000)")
     p.add_argument("--jarzynski", action="store_true", help="Jarzynski/SMC weights along the path (sde, annealed-langevin)")
     p.add_argument("--resample-threshold", type=_fraction, default=0.5,
                    help="with --jarzynski: resample when ESS/N falls below this (0: never; default 0.5)")
     p.add_argument("--resampling", choices=RESAMPLING_SCHEMES, default="systematic")
-    p.add_argument("--langevin-steps", type=positive_int, default=100, help="annealed-langevin: steps per level")
+    p.add_argument("--langevin-steps", type=ranged_int("steps"), default=100, help="annealed-langevin: steps per level")
     p.add_argument("--langevin-eps", type=positive_float, default=0.1,
                    help="annealed-langevin: step h = eps sigma_t^2 / sigma_last^2 (default 0.1)")
     p.add_argument("--sigma-min", type=positive_float, default=0.01, help="ve path: smallest noise (default 0.01)")
     p.add_argument("--sigma-max", type=positive_float, default=None,
                    help="ve path: largest noise (default: the box's diagonal)")
-    p.add_argument("--resolution", type=positive_int, default=160,
+    p.add_argument("--resolution", type=ranged_int("resolution"), default=160,
                    help="reference grid for landscapes without a closed form (default 160)")
-    p.add_argument("--record-every", type=positive_int, default=None,
+    p.add_argument("--record-every", type=ranged_int("record_every"), default=None,
                    help="KL/ESS every this many steps (default: about 100 records)")
     add_device_seed_args(p)
     p.add_argument("--out", required=True, metavar="FILE.npz")
@@ -76,9 +78,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    out = require_suffix(args.out, ".npz", "--out")
+    out = check_output_file(require_suffix(args.out, ".npz", "--out"))
     device = resolve_device(args.device)
     land = landscape_from_args(args)
+    check_output_file(out)  # never over the landscape file just read
+    check_walker_memory(args.walkers, device, torch.float64, landscape=land)
     if args.path == "ve":
         b = land.box
         sigma_max = args.sigma_max or float(np.hypot(b.width, b.height))
