@@ -63,10 +63,10 @@ def _spawn(args, cwd):
 @pytest.mark.timeout(240)
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_sample_stops_on_a_signal_within_a_second_and_saves(tmp_path, sig):
-    proc = _spawn(["sample", "--steps", "50000000", "--walkers", "50", "--resolution", "16", "--out", "o.npz"],
+    proc = _spawn(["sample", "--steps", "5000000", "--walkers", "50", "--resolution", "16", "--out", "o.npz"],
                   tmp_path)
     time.sleep(12)  # imports and the reference (slow on a loaded machine); then it is stepping
-    assert proc.poll() is None
+    assert proc.poll() is None, proc.communicate()[1].decode()
     t0 = time.time()
     proc.send_signal(sig)
     _out, err = proc.communicate(timeout=60)
@@ -78,7 +78,7 @@ def test_sample_stops_on_a_signal_within_a_second_and_saves(tmp_path, sig):
         import json
 
         meta = json.loads(str(f["meta"]))
-        assert meta["interrupted"] in ("SIGINT", "SIGTERM") and 0 < meta["steps_done"] < 50_000_000
+        assert meta["interrupted"] in ("SIGINT", "SIGTERM") and 0 < meta["steps_done"] < 5_000_000
         assert f["acceptance"].shape == (meta["steps_done"],)
 
 
