@@ -48,6 +48,18 @@ def _names_written(n_runs: int) -> list[str]:
     return names
 
 
+def _refuse_unnormalisable(scene) -> None:  # noqa: ANN001 - Scene
+    """A scene whose energy cannot be normalised in its box is refused, as by ``sample`` and the app."""
+    from ebm_explorer.core.reference import compute_reference
+    from ebm_explorer.core.verdict import explain_landscape
+    from ebm_explorer.scenes.headless import REFERENCE_RESOLUTION, scene_landscape
+
+    land = scene_landscape(scene)
+    verdict = explain_landscape(compute_reference(land, land.box, REFERENCE_RESOLUTION), land)
+    if verdict.action == "refuse":
+        raise UserInputError(f"scene [landscape]: {verdict.message.replace('widen the box', 'widen its box')}")
+
+
 def run(args: argparse.Namespace) -> int:
     formats = tuple(f.strip().lower() for f in args.formats.split(",") if f.strip())
     bad = [f for f in formats if f not in OUTPUT_FORMATS]
@@ -55,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserInputError(f"--format: unknown {printable(bad[0], 40)!r}" if bad else "--format: give at least one format")
     scene, warnings = resolve_scene(args.scene)
     out = check_output_dir(args.out, _names_written(len(scene.runs)), force=args.force)
+    _refuse_unnormalisable(scene)
     for w in warnings:
         print(f"warning: {printable(w)}", file=sys.stderr)
     title = printable(scene.title, 80)

@@ -136,3 +136,11 @@ def test_disk_full_and_read_only_folder_get_one_line(tmp_path, monkeypatch, caps
     monkeypatch.setattr(os, "access", lambda p, mode: False if Path(p).resolve() == ro else real_access(p, mode))
     assert main(["reference", "--resolution", "16", "--out", "ro/r.npz"]) == 2
     assert "is not writable (read-only?)" in capsys.readouterr().err
+
+
+def test_run_refuses_a_scene_that_cannot_be_normalised(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "s.toml").write_text("format_version = 1\nsteps = 3\n[landscape]\nkind = 'formula'\n"
+                                     "expr = '-(x**2+y**2)'\nbox = [-3, 3, -3, 3]\n")
+    assert main(["run", "s.toml", "--out", "out"]) == 2
+    assert "Not normalisable" in capsys.readouterr().err and not (tmp_path / "out").exists()
