@@ -22,7 +22,8 @@ from ebm_explorer.ui.fields import FloatSpin, IntSpin, SeedField
 __all__ = ["SamplerPanel", "TrainingPanel", "ComparePanel", "SAMPLER_NAMES", "METHOD_NAMES", "log_spin"]
 
 SAMPLER_NAMES = {"mh": "Random-walk MH", "ula": "ULA (unadjusted Langevin)", "mala": "MALA", "hmc": "HMC"}
-METHOD_NAMES = {"cd": "CD-k", "pcd": "PCD", "jarzynski": "Jarzynski"}
+METHOD_NAMES = {"cd": "CD-k", "pcd": "PCD", "jarzynski": "Jarzynski", "sm": "Score matching",
+                "dsm": "Denoising score matching"}
 
 
 def log_spin(lo: float, hi: float, value: float, decimals: int = 4, name: str = "Value") -> QtWidgets.QDoubleSpinBox:
@@ -195,6 +196,8 @@ class TrainingPanel(QtWidgets.QWidget):
         self.step_size = log_spin(1e-4, 5.0, settings.step_size, name="Step size")
         self.lr = log_spin(1e-5, 10.0, settings.lr, decimals=5, name="Learning rate")
         self.optimizer = _combo({"adam": "Adam", "sgd": "SGD"}, settings.optimizer)
+        self.noise_std = log_spin(1e-3, 10.0, settings.noise_std, name="Noise std")
+        self.noise_std.setToolTip("Denoising score matching: the noise level sigma added to the data")
         self.walkers = _int_spin(10, RANGES["walkers"][1], settings.walkers, "Walkers")
         self.threshold = QtWidgets.QDoubleSpinBox()
         self.threshold.setRange(0.0, 1.0)
@@ -217,6 +220,7 @@ class TrainingPanel(QtWidgets.QWidget):
         form.addRow("Step size h", self.step_size)
         form.addRow("Learning rate", self.lr)
         form.addRow("Optimiser", self.optimizer)
+        form.addRow("Noise std (DSM)", self.noise_std)
         form.addRow("Walkers", self.walkers)
         form.addRow("Resample below ESS/N", self.threshold)
         form.addRow("Resampling", self.resampling)
@@ -229,8 +233,8 @@ class TrainingPanel(QtWidgets.QWidget):
         form.addRow(self.use_button)
         for w in (self.target, self.model, self.method, self.kernel, self.optimizer, self.resampling, self.device):
             w.currentIndexChanged.connect(self._emit)
-        for w in (self.data_size, self.components, self.cd_steps, self.step_size, self.lr, self.walkers,
-                  self.threshold, self.iterations, self.seed):
+        for w in (self.data_size, self.components, self.cd_steps, self.step_size, self.lr, self.noise_std,
+                  self.walkers, self.threshold, self.iterations, self.seed):
             w.valueChanged.connect(self._emit)
         self.data_file.editingFinished.connect(self._emit)
 
@@ -249,6 +253,7 @@ class TrainingPanel(QtWidgets.QWidget):
             components=self.components.value(), step_size=_kept(self.step_size, b.step_size),
             cd_steps=self.cd_steps.value(), walkers=self.walkers.value(), data_size=self.data_size.value(),
             data_file=self.data_file.text().strip() if use_file else "", lr=_kept(self.lr, b.lr),
+            noise_std=_kept(self.noise_std, b.noise_std),
             optimizer=self.optimizer.currentData(), resample_threshold=_kept(self.threshold, b.resample_threshold),
             resample_scheme=self.resampling.currentData(), iterations=self.iterations.value(),
             seed=self.seed.value(), device=self.device.currentData(),
@@ -268,7 +273,8 @@ class TrainingPanel(QtWidgets.QWidget):
             self.data_file.setText(settings.data_file)
             for spin, value in ((self.data_size, settings.data_size), (self.components, settings.components),
                                 (self.cd_steps, settings.cd_steps), (self.step_size, settings.step_size),
-                                (self.lr, settings.lr), (self.walkers, settings.walkers),
+                                (self.lr, settings.lr), (self.noise_std, settings.noise_std),
+                                (self.walkers, settings.walkers),
                                 (self.threshold, settings.resample_threshold), (self.iterations, settings.iterations),
                                 (self.seed, settings.seed)):
                 spin.setValue(value)

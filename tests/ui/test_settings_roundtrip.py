@@ -73,3 +73,15 @@ def test_window_applies_and_saves_a_scene_unchanged(qtbot, make_window) -> None:
     assert [s.settings for s in w.model.specs] == [SAMPLE, TRAIN]
     assert w.sampler_panel.config() == SAMPLE and w.training_panel.settings() == TRAIN
     assert w.scenes.current_scene().runs == scene.runs
+
+
+def test_training_panel_offers_score_matching(qtbot) -> None:
+    panel = TrainingPanel()
+    qtbot.addWidget(panel)
+    offered = {panel.method.itemData(i) for i in range(panel.method.count())}
+    assert {"cd", "pcd", "jarzynski", "sm", "dsm"} <= offered
+    seen = []
+    panel.changed.connect(seen.append)
+    panel.method.setCurrentIndex(panel.method.findData("dsm"))
+    panel.noise_std.setValue(0.3)
+    assert seen[-1].method == "dsm" and seen[-1].noise_std == 0.3
