@@ -37,7 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("screenshot", help="run the app off-screen for S seconds and save the window",
                               description=__doc__.splitlines()[0])
     p.add_argument("--scene", default="default",
-                   help=f"what to show: {', '.join(SCENES)}, or a built-in lecture scene 1-5 (default: default)")
+                   help=f"what to show: {', '.join(SCENES)}, or a built-in lecture scene by number (default: default)")
     p.add_argument("--presenter", action="store_true", help="presenter mode (large fonts, controls hidden)")
     p.add_argument("--seconds", type=ranged_float("screenshot_seconds"), default=4.0,
                    help="how long the runs animate, counted from their first step, before the picture (default 4)")

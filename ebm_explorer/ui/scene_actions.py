@@ -227,7 +227,7 @@ class SceneController(QtCore.QObject):
         return True
 
     def open_builtin(self, key: int | str, start: bool = True) -> bool:
-        """Open a built-in lecture scene (number 1-5 or ``"default"``); it starts animating."""
+        """Open a built-in lecture scene (its number or ``"default"``); it starts animating."""
         try:
             scene = load_builtin_scene(key)
         except UserInputError as exc:
