@@ -16,6 +16,7 @@ from ebm_explorer.scenes import load_default_scene
 from ebm_explorer.core.safe_io import printable
 from ebm_explorer.ui.app_model import AppModel, DisplayOptions
 from ebm_explorer.ui.compare_grid import CompareGrid
+from ebm_explorer.ui.dock_fit import fit_controls
 from ebm_explorer.ui.draw_loop import DrawLoop
 from ebm_explorer.ui.editor_panel import EditorPanel
 from ebm_explorer.ui.landscape_view import RUN_COLOURS, LandscapeView
@@ -123,6 +124,7 @@ class MainWindow(QtWidgets.QMainWindow):
             scroll.setWidgetResizable(True)
             scroll.setWidget(w)
             self.tabs.addTab(scroll, name)
+        fit_controls(self.tabs)
         dock = QtWidgets.QDockWidget("Controls", self)
         dock.setObjectName("controls_dock")
         dock.setWidget(self.tabs)

@@ -67,6 +67,24 @@ class PresenterMode(QtCore.QObject):
             view_menu.addAction(a)
         window.scenes.scene_applied.connect(lambda _s: self.update_title())
         self.update_title()
+        self._pending_widths: list[tuple[QtWidgets.QDockWidget, int]] = []
+        window.installEventFilter(self)
+
+    def eventFilter(self, obj: QtCore.QObject, event: QtCore.QEvent) -> bool:  # noqa: N802 - Qt naming
+        if event.type() == QtCore.QEvent.Type.Resize and self._pending_widths and not self.active:
+            QtCore.QTimer.singleShot(0, self._restore_widths)
+        return False
+
+    def _restore_widths(self) -> None:
+        """Give the docks the widths they had before presenter mode (F11 round trips keep the layout)."""
+        w = self.window
+        if self.active:  # a restore queued just before F11 was pressed again
+            return
+        docks = [(d, width) for d, width in self._pending_widths if d.isVisible()]
+        if docks:
+            w.resizeDocks([d for d, _ in docks], [width for _, width in docks], QtCore.Qt.Orientation.Horizontal)
+        if not w.isFullScreen() and all(abs(d.width() - width) <= 2 for d, width in docks):
+            self._pending_widths = []
 
     # ---- title ---------------------------------------------------------------------------------
     def update_title(self) -> None:
@@ -182,7 +200,10 @@ class PresenterMode(QtCore.QObject):
                    *w.findChildren(QtWidgets.QToolBar)]
         if on:
             self._saved = {"visible": [(x, x.isVisible()) for x in widgets], "state": w.windowState(),
-                           "geometry": w.saveGeometry()}
+                           "geometry": w.saveGeometry(),
+                           "widths": [(d, d.width()) for d in w.findChildren(QtWidgets.QDockWidget)
+                                      if d.isVisible() and not d.isFloating()]}
+            self._pending_widths = []
             for x in widgets:
                 x.setVisible(False)
             self.update_title()
@@ -195,13 +216,19 @@ class PresenterMode(QtCore.QObject):
         else:
             self.active = False
             self.banner.setVisible(False)
+        w.scenes.one_column = on
+        w.scenes.set_panels(w.scenes.panels)
+        self.restyle()
+        self._style_widgets()
+        if not on:
+            # show the controls and leave full screen only now that the small fonts are back: the controls
+            # in presenter fonts made the window's minimum width exceed the screen (1763 px), Qt grew the
+            # window and the window manager kept it full screen while Qt believed it normal
             for x, vis in self._saved.get("visible", []):
                 x.setVisible(vis)
             if w.isFullScreen():
                 w.setWindowState(self._saved.get("state", QtCore.Qt.WindowState.WindowNoState))
                 w.restoreGeometry(self._saved["geometry"])
-        w.scenes.one_column = on
-        w.scenes.set_panels(w.scenes.panels)
-        self.restyle()
-        self._style_widgets()
+            self._pending_widths = self._saved.get("widths", [])
+            self._restore_widths()  # now, and again once the window has its old size back
         self.toggled.emit(on)

@@ -31,7 +31,7 @@ def _view_state(v: Any) -> dict[str, Any]:
             "plot_size": [v.plot.getViewBox().width(), v.plot.getViewBox().height()],
             "plot_pos_in_widget": _item_rect(v, v.plot.getViewBox()),
             "colorbar_in_widget": _item_rect(v, v.colorbar),
-            "title": v.plot.titleLabel.text}
+            "title": v.plot.titleLabel.text, "drawn": v.image.image is not None and v._ref is not None}
 
 
 def _item_rect(view: Any, item: Any) -> list[float]:
@@ -77,6 +77,7 @@ def window_state(w: Any) -> dict[str, Any]:
         "pid": os.getpid(),
         "window": [w.x(), w.y(), w.width(), w.height()],
         "fullscreen": w.isFullScreen(),
+        "min_size": [w.minimumSizeHint().width(), w.minimumSizeHint().height()],
         "presenter": w.presenter.active,
         "presenter_title": w.presenter.title_label.text() if w.presenter.active else None,
         "scene": None if scene is None else scene.title,
@@ -100,7 +101,9 @@ def window_state(w: Any) -> dict[str, Any]:
         "dock": None if dock is None else {
             "visible": dock.isVisible(), "width": dock.width(),
             "hscroll": [s.horizontalScrollBar().isVisible() for s in scrolls if hasattr(s, "horizontalScrollBar")],
-            "tabs_elided": _tabs_clipped(w.tabs)},
+            "tabs_elided": _tabs_clipped(w.tabs) or _tabs_clipped(w.editor.tabs),
+            "combos_cut": [c.currentText() for c in dock.findChildren(QtWidgets.QComboBox)
+                           if c.isVisible() and c.width() < c.sizeHint().width() - 1]},
     }
 
 
@@ -120,13 +123,15 @@ class _Probe(QtCore.QObject):
     def __init__(self, window: Any, path: str) -> None:
         super().__init__(window)
         self.window, self.path = window, path
+        self.seq = 0  # numbers the writes: a reader can tell a new state from the same one read twice
         self.timer = QtCore.QTimer(self)
         self.timer.timeout.connect(self.write)
         self.timer.start(INTERVAL_MS)
 
     def write(self) -> None:
+        self.seq += 1
         try:
-            state = window_state(self.window)
+            state = {"seq": self.seq, **window_state(self.window)}
         except RuntimeError:  # a widget deleted while the window closes
             return
         tmp = f"{self.path}.tmp"

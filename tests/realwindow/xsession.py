@@ -126,9 +126,11 @@ class App:
         prev: list[Any] = []
 
         def same(s: dict[str, Any]) -> bool:
+            if prev and s["seq"] == prev[0]:
+                return False  # the same write read twice
             key = [s["window"], s["fullscreen"], [v["view"] + v["size"] for v in s["views"]]]
-            ok = key == (prev[0] if prev else None)
-            prev[:] = [key]
+            ok = bool(prev) and key == prev[1]
+            prev[:] = [s["seq"], key]
             return ok
         time.sleep(0.3)
         return self.wait(same, timeout, "the layout to settle")
