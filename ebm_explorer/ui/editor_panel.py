@@ -374,6 +374,35 @@ class EditorPanel(QtWidgets.QWidget):
                 self.gallery.setCurrentRow(i)
         self.rebuild()
 
+    def show_landscape(self, land: Landscape, base: Landscape, beta: float) -> None:
+        """Show ``land`` (= ``base`` at inverse temperature ``beta``, e.g. a scene's) as the current landscape,
+        editable where its kind allows, without emitting ``landscape_changed`` (the caller hands it on)."""
+        self.blockSignals(True)
+        try:
+            self.beta.setValue(beta)
+            if isinstance(base, (GaussianMixture, GridLandscape)):
+                self.set_landscape_object(base)
+            else:
+                spec = base.spec()
+                if spec.get("kind") == "preset":
+                    self.select_preset(spec["name"])
+                elif spec.get("kind") == "formula":
+                    self.formula.setText(spec["expr"])
+                    self.source = "formula"
+                self.set_box(base.box)
+        finally:
+            self.blockSignals(False)
+        self.current = land
+        self.centres_changed.emit(np.asarray(base.means, dtype=float).copy() if isinstance(base, GaussianMixture)
+                                  else np.zeros((0, 2)))
+
+    def show_beta(self, beta: float, land: Landscape) -> None:
+        """A new inverse temperature set elsewhere (a sweep slider): show it, ``land`` is the current landscape."""
+        self.beta.blockSignals(True)
+        self.beta.setValue(beta)
+        self.beta.blockSignals(False)
+        self.current = land
+
     def set_landscape_object(self, land: Landscape, source: str = "gmm") -> None:
         """Adopt a landscape built elsewhere (the learned model), keeping it editable where possible."""
         if isinstance(land, GaussianMixture):

@@ -22,7 +22,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from ebm_explorer.core.errors import UserInputError
 from ebm_explorer.core.safe_io import printable
-from ebm_explorer.core.landscapes import GaussianMixture, GridLandscape, Landscape, Tempered, landscape_from_spec
+from ebm_explorer.core.landscapes import Landscape, Tempered, landscape_from_spec
 from ebm_explorer.core.run_settings import RunSpec
 from ebm_explorer.scenes import (
     PANELS,
@@ -296,7 +296,7 @@ class SceneController(QtCore.QObject):
         self._base = base
         land = Tempered(base, beta) if beta != 1.0 else base
         self._panels_from_runs(scene)
-        self._editor_from_landscape(land, base, beta)
+        w.editor.show_landscape(land, base, beta)
         w.model.set_landscape(land)
         for v in w.all_views():
             v.show_message("computing the exact reference…")
@@ -347,30 +347,6 @@ class SceneController(QtCore.QObject):
             w.compare_panel.set_rows(rows)
             w.compare_panel.blockSignals(False)
         w.model.set_mode(scene.runs[0].kind)  # the mode box follows
-
-    def _editor_from_landscape(self, land: Landscape, base: Landscape, beta: float) -> None:
-        """Show an editable version of the landscape in the editor (without it emitting a landscape)."""
-        ed = self.window.editor
-        ed.blockSignals(True)
-        try:
-            ed.beta.setValue(beta)
-            if isinstance(base, GaussianMixture):
-                ed.set_landscape_object(base)
-            elif isinstance(base, GridLandscape):
-                ed.set_landscape_object(base)
-            else:
-                spec = base.spec()
-                if spec.get("kind") == "preset":
-                    ed.select_preset(spec["name"])
-                elif spec.get("kind") == "formula":
-                    ed.formula.setText(spec["expr"])
-                    ed.source = "formula"
-                ed.set_box(base.box)
-        finally:
-            ed.blockSignals(False)
-        ed.current = land
-        ed.centres_changed.emit(np.asarray(base.means, dtype=float).copy() if isinstance(base, GaussianMixture)
-                                else np.zeros((0, 2)))
 
     def _runs_of(self, scene: Scene) -> list[RunSpec]:
         return [RunSpec(r.kind, r.display_label, r.settings) for r in scene.runs]
@@ -493,11 +469,7 @@ class SceneController(QtCore.QObject):
         if self._base is None:
             return
         land = Tempered(self._base, beta) if beta != 1.0 else self._base
-        ed = self.window.editor
-        ed.beta.blockSignals(True)
-        ed.beta.setValue(beta)
-        ed.beta.blockSignals(False)
-        ed.current = land
+        self.window.editor.show_beta(beta, land)
         self.window.model.set_landscape(land)
 
 
