@@ -4,6 +4,9 @@ Runs CD, PCD and Jarzynski for each seed, then writes to ``--out``: ``mode_weigh
 ``mode_weights.md`` (final mass of the -10 mode, exact KL, log Z estimate error, time),
 ``mode_weights.png`` (mass of the first mode vs iteration, true mass dashed; exact KL vs iteration)
 and ``mode_weights_histories.npz`` (every ``history_*`` array, keyed by method and seed).
+
+Ctrl-C or SIGTERM stops at the next iteration: the tables and the plot then hold the runs finished, the
+npz also the shorter histories of the run under way (its meta says which and how far), exit status 130.
 """
 
 from __future__ import annotations
@@ -11,12 +14,14 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
 
 from ebm_explorer import __version__
 from ebm_explorer.cli.common import ranged_int, seed_int
+from ebm_explorer.cli.interrupt import EXIT_INTERRUPTED, stop_on_signals
 from ebm_explorer.core.atomic import atomic_open, atomic_path, save_npz_atomic
 from ebm_explorer.core.safe_io import printable
 from ebm_explorer.core.training.experiment import (
@@ -29,6 +34,9 @@ from ebm_explorer.core.training.experiment import (
 
 METHODS = ("cd", "pcd", "jarzynski")
 COLORS = {"cd": "tab:orange", "pcd": "tab:red", "jarzynski": "tab:blue"}
+#: the columns of mode_weights.csv (one row per finished run)
+FIELDS = ("method", "seed", "final_mass_first_mode", "final_basin_mass_first_mode", "final_kl_exact",
+          "log_z_est_error", "resamplings", "mean_1_x", "mean_2_x", "seconds")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -135,23 +143,41 @@ def run(args: argparse.Namespace) -> int:
     settings = ModeWeightSettings(iterations=args.iterations, walkers=args.walkers, resampling=args.resampling)
     out = Path(args.out)
     runs: list[ModeWeightRun] = []
-    for seed in args.seeds:
-        for method in METHODS:
-            r = run_mode_weight_method(method, seed, settings)
-            runs.append(r)
-            print(f"seed {seed} {method:9s}: mass of -10 mode {r.first_mass[-1]:.4f} (true {TRUE_FIRST_MASS}), "
-                  f"exact KL {r.history['history_kl'][-1]:.4f}, {r.seconds:.1f} s", flush=True)
+    partial: ModeWeightRun | None = None  # the run a signal stopped part-way
+    with stop_on_signals() as stop:  # Ctrl-C / SIGTERM: stop at the next iteration, write what is finished
+        for seed in args.seeds:
+            for method in METHODS:
+                if stop():
+                    break
+                r = run_mode_weight_method(method, seed, settings, should_stop=stop)
+                if stop():
+                    partial = r
+                    break
+                runs.append(r)
+                print(f"seed {seed} {method:9s}: mass of -10 mode {r.first_mass[-1]:.4f} (true {TRUE_FIRST_MASS}), "
+                      f"exact KL {r.history['history_kl'][-1]:.4f}, {r.seconds:.1f} s", flush=True)
     rows = _rows(runs)
     with atomic_open(out / "mode_weights.csv", "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer = csv.DictWriter(fh, fieldnames=FIELDS)
         writer.writeheader()
         writer.writerows(rows)
     with atomic_open(out / "mode_weights.md", "w") as fh:
         fh.write(_markdown(rows, settings, list(args.seeds)))
-    arrays = {f"{r.method}_seed{r.seed}_{k}": v for r in runs for k, v in r.history.items()}
-    arrays["meta"] = np.array(json.dumps({"settings": settings.__dict__, "seeds": list(args.seeds),
-                                          "version": __version__}))
+    kept = runs + ([partial] if partial is not None and len(partial.first_mass) else [])
+    arrays = {f"{r.method}_seed{r.seed}_{k}": v for r in kept for k, v in r.history.items()}
+    meta: dict = {"settings": settings.__dict__, "seeds": list(args.seeds), "version": __version__}
+    if stop():
+        meta.update(interrupted=stop.name, finished=[f"{r.method}_seed{r.seed}" for r in runs],
+                    partial=None if partial is None else {"run": f"{partial.method}_seed{partial.seed}",
+                                                          "iterations_done": len(partial.first_mass)})
+    arrays["meta"] = np.array(json.dumps(meta))
     save_npz_atomic(out / "mode_weights_histories.npz", **arrays)
     _plot(runs, out / "mode_weights.png")
+    if stop():
+        how_far = "" if partial is None else (f"; {partial.method} seed {partial.seed} stopped after "
+                                              f"{len(partial.first_mass):,} of {settings.iterations:,} iterations")
+        print(f"interrupted by {stop.name} after {len(runs)} of {len(args.seeds) * len(METHODS)} runs{how_far}: "
+              f"wrote the results so far to {printable(out)}", file=sys.stderr)
+        return EXIT_INTERRUPTED
     print(f"wrote {printable(out)}/mode_weights.csv, .md, .png and mode_weights_histories.npz")
     return 0

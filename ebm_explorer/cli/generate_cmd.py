@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 import numpy as np
 import torch
@@ -26,6 +27,7 @@ from ebm_explorer.cli.common import (
     ranged_int,
     require_suffix,
 )
+from ebm_explorer.cli.interrupt import EXIT_INTERRUPTED, stop_on_signals
 from ebm_explorer.cli.outputs import check_output_file
 from ebm_explorer.core.atomic import save_npz_atomic
 from ebm_explorer.core.devices import make_generator, resolve_device
@@ -34,6 +36,7 @@ from ebm_explorer.core.diffusion.learned import train_score_network
 from ebm_explorer.core.diffusion.paths import PATHS, make_schedule, noised_density
 from ebm_explorer.core.errors import UserInputError
 from ebm_explorer.core.resources import check_walker_memory
+from ebm_explorer.core.safe_io import printable
 from ebm_explorer.core.training.resampling import RESAMPLING_SCHEMES
 
 
@@ -101,16 +104,37 @@ def run(args: argparse.Namespace) -> int:
     arrays: dict[str, np.ndarray] = {}
     score = None
     train_seconds = 0.0
-    if args.score == "learned":
-        net, info = train_score_network(density, args.train_iterations, make_generator(args.seed + 1),
-                                        device=device, seed=args.seed)
-        score = net.score_fn()
-        arrays["train_loss"] = np.array(info["loss"])
-        train_seconds = info["seconds"]
-        print(f"score network: {args.train_iterations} iterations in {train_seconds:.1f} s, "
-              f"final loss {np.mean(info['loss'][-50:]):.4f}")
-    with torch.no_grad():
-        result = generate(density, config, score, make_generator(args.seed, device), device)
+    meta = {
+        "version": __version__, "command": "generate",
+        "landscape": args.landscape, "formula": args.formula, "box": list(land.box.as_tuple()), "beta": args.beta,
+        "path": args.path, "schedule": {k: getattr(schedule, k) for k in ("beta_min", "beta_max", "sigma_min",
+                                                                          "sigma_max", "t_end")},
+        "t_min": density.t_min, "score": args.score,
+        "train_iterations": args.train_iterations if args.score == "learned" else None,
+        "resolution": args.resolution, "device": str(device), "train_seconds": train_seconds,
+        "config": config.__dict__,
+    }
+    with stop_on_signals() as stop:  # Ctrl-C / SIGTERM: stop at the next iteration or step, save what we have
+        if args.score == "learned":
+            net, info = train_score_network(density, args.train_iterations, make_generator(args.seed + 1),
+                                            device=device, seed=args.seed, should_stop=stop)
+            score = net.score_fn()
+            arrays["train_loss"] = np.array(info["loss"], dtype=np.float64)
+            meta["train_seconds"] = train_seconds = info["seconds"]
+            meta["train_iterations_done"] = len(info["loss"])
+            if not stop():
+                print(f"score network: {args.train_iterations} iterations in {train_seconds:.1f} s, "
+                      f"final loss {np.mean(info['loss'][-50:]):.4f}")
+        if stop():  # stopped while training the score: the losses so far, no walkers
+            meta.update(interrupted=stop.name, stage="score training", steps_done=0)
+            arrays["meta"] = np.array(json.dumps(meta))
+            save_npz_atomic(out, **arrays)
+            print(f"interrupted by {stop.name} after {len(info['loss']):,} of {args.train_iterations:,} "
+                  f"score-network iterations (no walkers generated): wrote the losses so far to "
+                  f"{printable(out)}", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        with torch.no_grad():
+            result = generate(density, config, score, make_generator(args.seed, device), device, should_stop=stop)
     arrays.update(
         positions=result.positions, mode_weights=result.mode_weights, mode_weights_se=result.mode_weights_se,
         mode_weights_se_ess=result.mode_weights_se_ess,
@@ -119,19 +143,14 @@ def run(args: argparse.Namespace) -> int:
     )
     if args.jarzynski:
         arrays["log_weights"] = result.log_weights
-    meta = {
-        "version": __version__, "command": "generate",
-        "landscape": args.landscape, "formula": args.formula, "box": list(land.box.as_tuple()), "beta": args.beta,
-        "path": args.path, "schedule": {k: getattr(schedule, k) for k in ("beta_min", "beta_max", "sigma_min",
-                                                                          "sigma_max", "t_end")},
-        "t_min": density.t_min, "final_time": result.final_time, "score": args.score,
-        "train_iterations": args.train_iterations if args.score == "learned" else None,
-        "resolution": args.resolution, "device": str(device), "resample_count": result.resample_count,
-        "seconds": result.seconds, "train_seconds": train_seconds,
-        "config": config.__dict__,
-    }
+    meta.update(final_time=result.final_time, resample_count=result.resample_count, seconds=result.seconds,
+                steps_done=result.steps_done, interrupted=stop.name or None)
     arrays["meta"] = np.array(json.dumps(meta))
     save_npz_atomic(out, **arrays)
+    if stop():  # walkers, weights and exact mode weights belong to rho at the time reached (final_time)
+        print(f"interrupted by {stop.name} after {result.steps_done:,} of {args.steps:,} steps (t = "
+              f"{result.final_time:.4g}): wrote the results so far to {printable(out)}", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
     what = f"{args.solver} on the {args.path} path, {args.steps} steps, {args.score} score"
     print(f"{what}{' + Jarzynski' if args.jarzynski else ''}: {args.walkers} walkers in {result.seconds:.1f} s")

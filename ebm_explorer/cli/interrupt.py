@@ -1,9 +1,11 @@
 """Ctrl-C (SIGINT) and SIGTERM stop a long command-line run cleanly: the loop ends at the next step,
 the command writes what it has (atomically), says so, and exits with status 130.
 
-The first signal only sets a flag that the loops poll (``run_chain(should_stop=...)``, the training
-loop, the headless scene runner); a second signal raises ``KeyboardInterrupt`` at once (nothing half
-written stays: every write is atomic).
+The first signal only sets a flag that the loops poll (``should_stop=`` of ``run_chain``,
+``Trainer.run``, parallel tempering, SMC, diffusion generation and the headless scene runner); a
+second signal raises ``KeyboardInterrupt`` at once (nothing half written stays: every write is atomic).
+A computation with no partial result worth saving (``reference``'s grid) uses
+:func:`interrupt_at_once` instead: the first signal raises :class:`Interrupted` where it runs.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import signal
 import threading
 from collections.abc import Iterator
 
-__all__ = ["StopFlag", "stop_on_signals", "EXIT_INTERRUPTED"]
+__all__ = ["StopFlag", "stop_on_signals", "Interrupted", "interrupt_at_once", "EXIT_INTERRUPTED"]
 
 #: the shell's convention for a run ended by SIGINT
 EXIT_INTERRUPTED = 130
@@ -49,6 +51,33 @@ def stop_on_signals() -> Iterator[StopFlag]:
     old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield flag
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
+class Interrupted(KeyboardInterrupt):
+    """Raised by :func:`interrupt_at_once` on SIGINT or SIGTERM; ``name`` says which."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.name = signal.Signals(signum).name
+
+
+@contextlib.contextmanager
+def interrupt_at_once() -> Iterator[None]:
+    """Within the block, SIGINT and SIGTERM both raise :class:`Interrupted` (SIGTERM would otherwise end
+    the process without a word); atomic writes under way remove their temporary file."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, _frame: object) -> None:
+        raise Interrupted(signum)
+
+    old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
     finally:
         for s, h in old.items():
             signal.signal(s, h)

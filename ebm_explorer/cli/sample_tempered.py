@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 
 import numpy as np
@@ -15,6 +16,7 @@ import torch
 
 from ebm_explorer import __version__
 from ebm_explorer.cli.common import finite_float, ranged_int
+from ebm_explorer.cli.interrupt import EXIT_INTERRUPTED, StopFlag, stop_on_signals
 from ebm_explorer.core.atomic import save_npz_atomic
 from ebm_explorer.core.devices import make_generator, resolve_device
 from ebm_explorer.core.errors import UserInputError
@@ -124,16 +126,20 @@ def _run_pt(args, land, ref: GridReference, params, gen, device, init, out, meta
     n_traced = min(TRACED_CHAINS, n)
     traces: list[torch.Tensor] = []
     t0 = time.perf_counter()
-    res = run_parallel_tempering(land, land.box, x0, cfg, args.steps, gen, record_every=args.record_every,
-                                 on_step=lambda k, state, info: traces.append(state.walkers.energy[:n_traced].clone()))
+    with stop_on_signals() as stop:  # Ctrl-C / SIGTERM: stop at the next step and save what we have
+        res = run_parallel_tempering(
+            land, land.box, x0, cfg, args.steps, gen, record_every=args.record_every, should_stop=stop,
+            on_step=lambda k, state, info: traces.append(state.walkers.energy[:n_traced].clone()))
     elapsed = time.perf_counter() - t0
     pos, energy = res.positions[0], res.energies[0]
     metrics = walker_metrics(pos, energy, ref)
-    trace = torch.stack(traces).T.cpu().double().numpy()[:, args.steps // 2:]
+    trace = (torch.stack(traces).T.cpu().double().numpy()[:, res.steps_done // 2:] if traces
+             else np.zeros((n_traced, 0)))
     rhat = split_rhat(trace) if trace.shape[1] >= 4 else float("nan")
     ess = ess_bulk(trace) if trace.shape[1] >= 4 else float("nan")
     meta.update(steps=args.steps, init=args.init, record_every=args.record_every, replicas=r, betas=betas.tolist(),
-                swap_every=args.swap_every, swap_scheme=args.swap_scheme, elapsed_s=elapsed)
+                swap_every=args.swap_every, swap_scheme=args.swap_scheme, elapsed_s=elapsed,
+                steps_done=res.steps_done, interrupted=stop.name or None)
     if out is not None:
         arrays = dict(
             positions=pos, energies=energy, acceptance=res.acceptance[:, 0], mean_energy=res.mean_energy[:, 0],
@@ -146,6 +152,8 @@ def _run_pt(args, land, ref: GridReference, params, gen, device, init, out, meta
         if res.trajectory is not None:
             arrays.update(trajectory=res.trajectory, trajectory_steps=res.trajectory_steps)
         save_npz_atomic(out, **arrays)
+    if stop():
+        return _interrupted(stop, f"{res.steps_done:,} of {args.steps:,} steps", out)
 
     print(f"PT ({args.kernel.upper()} in {r} replicas, beta {betas[0]:g} .. {betas[-1]:.3g}) on {land.name}: "
           f"{n} chains x {args.steps} steps, step size {args.step_size:g}, {elapsed:.2f} s")
@@ -168,13 +176,15 @@ def _run_smc(args, land, ref: GridReference, params, gen, device, out, meta) -> 
                     resample_threshold=args.resample_threshold, resampling=args.resampling, start=args.start,
                     islands=args.islands)
     t0 = time.perf_counter()
-    res = run_smc(land, land.box, args.walkers, cfg, gen, device=device)
+    with stop_on_signals() as stop:  # Ctrl-C / SIGTERM: stop before the next level and save what we have
+        res = run_smc(land, land.box, args.walkers, cfg, gen, device=device, should_stop=stop)
     elapsed = time.perf_counter() - t0
     masses = smc_mode_masses(res, ref.basin_of(res.positions), ref.n_modes)
     exact_t = exact_path_log_z(ref.energy, ref.xs, ref.ys, StartDistribution(args.start, land.box), res.betas)
     meta.update(levels=args.levels, target_ess=cfg.target_ess if args.levels is None else None, moves=args.moves,
                 start=args.start, resampling=args.resampling, resample_threshold=args.resample_threshold,
-                islands=args.islands, elapsed_s=elapsed)
+                islands=args.islands, elapsed_s=elapsed, levels_done=len(res.betas) - 1,
+                t_reached=float(res.betas[-1]), interrupted=stop.name or None)
     if out is not None:
         save_npz_atomic(
             out, positions=res.positions, energies=res.energies, log_weights=res.log_weights,
@@ -185,6 +195,8 @@ def _run_smc(args, land, ref: GridReference, params, gen, device, out, meta) -> 
             mode_weights=masses.masses, mode_weights_se=masses.se_islands, mode_weights_se_ess=masses.se_ess,
             mode_weights_exact=ref.mode_weights, minima=ref.minima, ess=np.float64(masses.ess), meta=json.dumps(meta),
         )
+    if stop():  # the walkers, weights and log Z are those of U_t at the t reached (meta t_reached)
+        return _interrupted(stop, f"{len(res.betas) - 1:,} levels (t = {res.betas[-1]:.4g} of 1)", out)
     k = len(res.betas) - 1
     how = f"{args.levels} fixed levels" if args.levels is not None else f"{k} adaptive levels (target ESS {cfg.target_ess:g})"
     print(f"SMC ({args.kernel.upper()} x {args.moves} moves per level, {args.start} start) on {land.name}: "
@@ -198,6 +210,13 @@ def _run_smc(args, land, ref: GridReference, params, gen, device, out, meta) -> 
     _print_modes(ref, masses.masses, masses.se_islands)
     _print_tail(ref, out)
     return 0
+
+
+def _interrupted(stop: StopFlag, progress: str, out) -> int:
+    """Say that a signal ended the run, how far it got and where the partial result went; exit 130."""
+    where = f"wrote the results so far to {printable(out)}" if out is not None else "nothing written (no --out)"
+    print(f"interrupted by {stop.name} after {progress}: {where}", file=sys.stderr)
+    return EXIT_INTERRUPTED
 
 
 def _print_modes(ref: GridReference, weights: np.ndarray, se: np.ndarray) -> None:

@@ -20,7 +20,6 @@ import argparse
 import json
 import math
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -47,7 +46,7 @@ from ebm_explorer.core.errors import UserInputError
 from ebm_explorer.core.landscapes import Landscape, load_landscape_file, make_landscape
 from ebm_explorer.core.reference import compute_reference
 from ebm_explorer.core.run_settings import KERNELS, METHODS, OPTIMIZERS, TrainSettings, settings_to_mapping
-from ebm_explorer.core.training import RESAMPLING_SCHEMES, TrainHistory, load_points
+from ebm_explorer.core.training import RESAMPLING_SCHEMES, load_points
 from ebm_explorer.core.training.recipe import build_trainer, data_box, training_data
 
 #: the one set of defaults (the same a scene file or the training panel starts from)
@@ -167,16 +166,9 @@ def run(args: argparse.Namespace) -> int:
     trainer = build_trainer(settings, target, resolution=args.grid_resolution, data=data, box=box, device=device,
                             group_lr=_group_lr(args))
     diagnostics, model = trainer.diagnostics, trainer.model
-    history = TrainHistory()
-    trainer.add_callback("on_step_end", history)
-    start = time.perf_counter()
-    done = 0
     with stop_on_signals() as stop:  # Ctrl-C / SIGTERM: stop at the next iteration and save what we have
-        while done < args.iterations and not stop():
-            trainer.step()
-            done += 1
-    seconds = time.perf_counter() - start
-    arrays = history.arrays()
+        arrays, seconds = trainer.run(args.iterations, should_stop=stop)
+    done = int(arrays["history_kl"].shape[0])
     arrays["mode_weights_true"] = diagnostics.mode_weights_true
     arrays["walkers"] = trainer.walkers.detach().cpu().numpy()
     arrays["log_weights"] = trainer.log_weights.detach().cpu().numpy()

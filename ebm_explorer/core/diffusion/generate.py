@@ -105,6 +105,7 @@ class GenerateResult:
     final_time: float
     seconds: float
     extra: dict = field(default_factory=dict)
+    steps_done: int = -1  # solver steps (annealed Langevin: levels) taken; fewer than asked when stopped
 
 
 def weighted_kl(density: NoisedDensity, t: float, x: torch.Tensor, log_w: torch.Tensor,
@@ -173,6 +174,14 @@ class _Walkers:
         self.floors.append(floor)
         self.ess.append(jz.ess_fraction(self.log_w))
 
+    def stopped(self, t: float, should_stop: Callable[[], bool] | None) -> bool:
+        """True when ``should_stop()`` ends the run with the walkers at ``t`` (recorded there once)."""
+        if should_stop is None or not should_stop():
+            return False
+        if not self.times or self.times[-1] != t:
+            self.record(t, last=True)
+        return True
+
     def add(self, inc: torch.Tensor) -> None:
         ok = torch.isfinite(self.x).all(1)
         self.log_w = jz.sanitize_log_weights(self.log_w + inc, ok)
@@ -204,11 +213,13 @@ def _drift_terms(density: NoisedDensity, score: ScoreFn, t: float, x: torch.Tens
     return s, d, sch.dalpha(t) * d - sch.sigma_dsigma(t) * s
 
 
-def _sde(w: _Walkers, score: ScoreFn, ts: np.ndarray, on_step) -> None:
+def _sde(w: _Walkers, score: ScoreFn, ts: np.ndarray, on_step, should_stop) -> float:
     sch, dens, jzk = w.density.schedule, w.density, w.cfg.jarzynski
     s, d, b = _drift_terms(dens, score, float(ts[0]), w.x)
     for k in range(1, len(ts)):
         t, t_new = float(ts[k - 1]), float(ts[k])
+        if w.stopped(t, should_stop):
+            return t
         dt = t - t_new
         eps = sch.eps(t)
         var = 2 * eps * dt
@@ -230,13 +241,16 @@ def _sde(w: _Walkers, score: ScoreFn, ts: np.ndarray, on_step) -> None:
         w.record(t_new, last=k == len(ts) - 1)
         if on_step is not None:
             on_step(w)
+    return float(ts[-1])
 
 
-def _ode(w: _Walkers, score: ScoreFn, ts: np.ndarray, on_step) -> None:
+def _ode(w: _Walkers, score: ScoreFn, ts: np.ndarray, on_step, should_stop) -> float:
     dens = w.density
     _, _, b = _drift_terms(dens, score, float(ts[0]), w.x)
     for k in range(1, len(ts)):
         t, t_new = float(ts[k - 1]), float(ts[k])
+        if w.stopped(t, should_stop):
+            return t
         dt = t - t_new
         pred = w.x - dt * b
         _, _, b_pred = _drift_terms(dens, score, t_new, pred)
@@ -246,13 +260,16 @@ def _ode(w: _Walkers, score: ScoreFn, ts: np.ndarray, on_step) -> None:
         w.record(t_new, last=k == len(ts) - 1)
         if on_step is not None:
             on_step(w)
+    return float(ts[-1])
 
 
-def _annealed_langevin(w: _Walkers, score: ScoreFn, levels: np.ndarray, on_step) -> None:
+def _annealed_langevin(w: _Walkers, score: ScoreFn, levels: np.ndarray, on_step, should_stop) -> float:
     sch, cfg = w.density.schedule, w.cfg
     sig_last = sch.sigma(float(levels[-1]))
     prev = float(levels[0])
     for t in (float(v) for v in levels):
+        if w.stopped(prev, should_stop):  # the walkers are at the last level finished (the prior's t_end at first)
+            return prev
         h = cfg.langevin_eps * sch.sigma(t) ** 2 / sig_last**2
         if cfg.jarzynski and t != prev:  # level change: AIS increment at fixed walkers
             w.add(w.log_rho(t, w.x) - w.log_rho(prev, w.x))
@@ -275,6 +292,7 @@ def _annealed_langevin(w: _Walkers, score: ScoreFn, levels: np.ndarray, on_step)
         w.record(t, last=t == float(levels[-1]))
         if on_step is not None:
             on_step(w)
+    return float(levels[-1])
 
 
 def annealed_levels(density: NoisedDensity, steps: int) -> np.ndarray:
@@ -287,8 +305,12 @@ def annealed_levels(density: NoisedDensity, steps: int) -> np.ndarray:
 
 def generate(density: NoisedDensity, config: GenerateConfig, score: ScoreFn | None = None,
              generator: torch.Generator | None = None, device: torch.device | str = "cpu",
-             on_step: Callable[[_Walkers], None] | None = None) -> GenerateResult:
-    """Run the solver from the prior at ``t_end`` to ``t_min``; ``score`` defaults to the exact one."""
+             on_step: Callable[[_Walkers], None] | None = None,
+             should_stop: Callable[[], bool] | None = None) -> GenerateResult:
+    """Run the solver from the prior at ``t_end`` to ``t_min``; ``score`` defaults to the exact one.
+
+    ``should_stop()`` is asked before every step (annealed Langevin: every level); once True the run
+    ends there and the result is that of the time reached (``final_time``, ``steps_done``)."""
     cfg = config.validated()
     dev = torch.device(device)
     gen = generator if generator is not None else torch.Generator(device=dev).manual_seed(cfg.seed)
@@ -298,11 +320,10 @@ def generate(density: NoisedDensity, config: GenerateConfig, score: ScoreFn | No
     sch = density.schedule
     if cfg.solver == "annealed-langevin":
         grid = annealed_levels(density, cfg.steps)
-        _annealed_langevin(w, score_fn, grid, on_step)
+        final_t = _annealed_langevin(w, score_fn, grid, on_step, should_stop)
     else:
         grid = np.linspace(sch.t_end, density.t_min, cfg.steps + 1)
-        (_sde if cfg.solver == "sde" else _ode)(w, score_fn, grid, on_step)
-    final_t = float(grid[-1])
+        final_t = (_sde if cfg.solver == "sde" else _ode)(w, score_fn, grid, on_step, should_stop)
     ref = density.reference
     labels = ref.basin_of(w.x.detach().cpu().numpy())
     p = torch.softmax(w.log_w.double(), 0).cpu().numpy()
@@ -330,6 +351,7 @@ def generate(density: NoisedDensity, config: GenerateConfig, score: ScoreFn | No
         mode_weights_exact=exact,
         final_time=final_t,
         seconds=time.perf_counter() - start,
+        steps_done=w.step,
     )
 
 

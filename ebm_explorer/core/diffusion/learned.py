@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import time
+from typing import Callable
 
 import torch
 from torch import nn
@@ -69,9 +70,11 @@ class NoiseConditionalScore(nn.Module):
 
 def train_score_network(density: NoisedDensity, iterations: int, generator: torch.Generator,
                         batch: int = 512, lr: float = 2e-3, hidden: tuple[int, ...] = (128, 128),
-                        device: torch.device | str = "cpu", seed: int = 0) -> tuple[NoiseConditionalScore, dict]:
+                        device: torch.device | str = "cpu", seed: int = 0,
+                        should_stop: Callable[[], bool] | None = None) -> tuple[NoiseConditionalScore, dict]:
     """Train on fresh exact target samples each iteration (Adam, learning rate decayed 10x by cosine).
-    Returns the network and ``{"loss": [...], "seconds": s}``."""
+    Returns the network and ``{"loss": [...], "seconds": s}``; ``should_stop()``, asked before every
+    iteration, ends the training early (``loss`` then has fewer entries than ``iterations``)."""
     dev = torch.device(device)
     model = NoiseConditionalScore(density, hidden, seed, dev)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
@@ -81,6 +84,8 @@ def train_score_network(density: NoisedDensity, iterations: int, generator: torc
     losses = []
     start = time.perf_counter()
     for _ in range(iterations):
+        if should_stop is not None and should_stop():
+            break
         x0 = density.sample_data(batch, generator).to(dev, torch.float32)
         u = torch.rand(batch, generator=generator, dtype=torch.float64)
         t = t_lo + (sch.t_end - t_lo) * u

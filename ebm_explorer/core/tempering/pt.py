@@ -173,6 +173,7 @@ class PTResult(NamedTuple):
     round_trips: int  # over all chains
     trajectory: np.ndarray | None  # (T, N, 2) beta = 1 replica at trajectory_steps, or None
     trajectory_steps: np.ndarray | None
+    steps_done: int = -1  # steps taken: fewer than asked when ``should_stop`` ended the run
 
     @property
     def swap_acceptance(self) -> np.ndarray:
@@ -193,8 +194,12 @@ def run_parallel_tempering(
     generator: torch.Generator,
     record_every: int | None = None,
     on_step: OnPTStep | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> PTResult:
-    """Run ``n_steps`` PT steps from ``x0`` (``(R, N, 2)`` or ``(N, 2)``); statistics stay on the device until the end."""
+    """Run ``n_steps`` PT steps from ``x0`` (``(R, N, 2)`` or ``(N, 2)``); statistics stay on the device until the end.
+
+    ``should_stop()`` is asked before every step; once True the run ends there and the result holds the
+    steps taken (``steps_done``; per-step arrays and the trajectory cut to them)."""
     n_steps = check_int(n_steps, "number of steps", 0)
     if record_every is not None:
         check_int(record_every, "record-every", 1)
@@ -212,7 +217,11 @@ def run_parallel_tempering(
         frames = np.arange(0, n_steps + 1, record_every)
         trajectory = torch.empty((len(frames), n, 2), dtype=dtype)
         trajectory[0] = pt.positions(state)[0].cpu()
+    done = n_steps
     for k in range(n_steps):
+        if should_stop is not None and should_stop():
+            done = k
+            break
         state, info = pt.step(generator, state)
         acceptance[k] = info.accepted.to(dtype).mean(1)
         mean_energy[k] = pt.energies(state).mean(1)
@@ -228,11 +237,12 @@ def run_parallel_tempering(
         positions=pt.positions(state).cpu().numpy(),
         energies=pt.energies(state).cpu().numpy(),
         betas=np.asarray(pt.config.betas),
-        acceptance=acceptance.cpu().numpy(),
-        mean_energy=mean_energy.cpu().numpy(),
+        acceptance=acceptance[:done].cpu().numpy(),
+        mean_energy=mean_energy[:done].cpu().numpy(),
         swap_attempts=attempts.cpu().numpy(),
         swap_accepts=accepts.cpu().numpy(),
         round_trips=int(trips),
-        trajectory=None if trajectory is None else trajectory.numpy(),
-        trajectory_steps=frames,
+        trajectory=None if trajectory is None else trajectory[: done // record_every + 1].numpy(),
+        trajectory_steps=None if frames is None else frames[: done // record_every + 1],
+        steps_done=done,
     )

@@ -311,12 +311,16 @@ def run_smc(
     device: torch.device | str = "cpu",
     dtype: torch.dtype = torch.float32,
     on_level: OnLevel | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> SMCResult:
-    """Anneal ``n_walkers`` walkers from the start density to ``exp(-U)`` on ``box``; see the module docstring."""
+    """Anneal ``n_walkers`` walkers from the start density to ``exp(-U)`` on ``box``; see the module docstring.
+
+    ``should_stop()`` is asked before every level; once True the run ends there: the result is that of
+    the last level reached (``betas[-1] < 1``: walkers and log Z belong to ``U_t`` at that ``t``)."""
     smc = AnnealedSMC(energy_fn, box, n_walkers, config, device, dtype)
     state = smc.init(generator)
     levels: list[SMCLevel] = []
-    while state.t < 1.0:
+    while state.t < 1.0 and not (should_stop is not None and should_stop()):
         state, level = smc.step(generator, state)
         levels.append(level)
         if on_level is not None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import torch
@@ -64,8 +65,10 @@ def mode_weight_target(settings: ModeWeightSettings) -> GaussianMixture:
 def run_mode_weight_method(
     method: str, seed: int, settings: ModeWeightSettings = ModeWeightSettings(),
     diagnostics: GridDiagnostics | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> ModeWeightRun:
-    """One method, one seed: returns the per-iteration histories and the run time."""
+    """One method, one seed: returns the per-iteration histories and the run time (``should_stop()``,
+    asked before every iteration, ends it early: the histories are then shorter)."""
     target = mode_weight_target(settings)
     gen = make_generator(seed)
     data = sample_mixture(target, settings.data_size, gen, stratified=True)  # exactly 2500 from mode 1
@@ -90,12 +93,12 @@ def run_mode_weight_method(
     diag = diagnostics or GridDiagnostics(target.box, target, settings.grid_resolution)
     trainer = Trainer(model, data, cfg, diag, generator=gen, stratified_init=True,
                       group_lr=(("means", settings.lr_means * factor), ("z", settings.lr_z * factor)))
-    arrays, seconds = trainer.run(settings.iterations)
+    arrays, seconds = trainer.run(settings.iterations, should_stop=should_stop)
     return ModeWeightRun(
         method=method,
         seed=seed,
         history=arrays,
-        first_mass=arrays["history_param_masses"][:, 0],
+        first_mass=arrays.get("history_param_masses", np.zeros((0, 2)))[:, 0],  # absent: stopped before the first
         final_means=model.means.detach().cpu().numpy().copy(),
         seconds=seconds,
     )

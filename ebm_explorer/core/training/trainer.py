@@ -245,12 +245,18 @@ class Trainer:
             return math.nan
         return self.log_z_ref + float(jz.log_mean_weight(self.log_weights))
 
-    def run(self, iterations: int) -> tuple[dict[str, np.ndarray], float]:
-        """Run ``iterations`` steps, recording every one: ``(history_* arrays, wall-clock seconds)``."""
+    def run(self, iterations: int,
+            should_stop: Callable[[], bool] | None = None) -> tuple[dict[str, np.ndarray], float]:
+        """Run ``iterations`` steps, recording every one: ``(history_* arrays, wall-clock seconds)``.
+
+        ``should_stop()`` is asked before every step; once it returns True the run ends there (the
+        arrays then hold fewer rows than ``iterations``: Ctrl-C on the command line saves them)."""
         history = TrainHistory()
         self.add_callback("on_step_end", history)
         start = time.perf_counter()
         for _ in range(iterations):
+            if should_stop is not None and should_stop():
+                break
             self.step()
         return history.arrays(), time.perf_counter() - start
 
