@@ -45,10 +45,18 @@ class PresenterMode(QtCore.QObject):
         bl.setSpacing(2)
         self.title_label = QtWidgets.QLabel("EBM Explorer")
         self.title_label.setObjectName("presenter_title")
+        self.title_label.setWordWrap(True)  # a long title wraps instead of widening the window past the screen
         self.explanation_label = QtWidgets.QLabel("")
         self.explanation_label.setObjectName("presenter_explanation")
         self.explanation_label.setWordWrap(True)
-        bl.addWidget(self.title_label)
+        top = QtWidgets.QHBoxLayout()
+        top.addWidget(self.title_label, 1)
+        # the class sees the run move on: "step 1,234" (sampling) or "iteration 56" (training), per run
+        self.counter_label = QtWidgets.QLabel("")
+        self.counter_label.setObjectName("presenter_counter")
+        self.counter_label.setAlignment(QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter)
+        top.addWidget(self.counter_label)
+        bl.addLayout(top)
         bl.addWidget(self.explanation_label)
         self.banner.setVisible(False)
         window.centralWidget().layout().insertWidget(0, self.banner)
@@ -67,6 +75,7 @@ class PresenterMode(QtCore.QObject):
             view_menu.addAction(a)
         window.scenes.scene_applied.connect(lambda _s: self.update_title())
         self.update_title()
+        window.draw_loop.frame_drawn.connect(self.update_counter)
         self._pending_widths: list[tuple[QtWidgets.QDockWidget, int]] = []
         window.installEventFilter(self)
 
@@ -92,6 +101,17 @@ class PresenterMode(QtCore.QObject):
         self.title_label.setText(scene.title if scene is not None else "EBM Explorer")
         self.explanation_label.setText(scene.explanation if scene is not None else
                                        "Walkers sampling exp(-U)/Z live, against the exact density.")
+
+    def update_counter(self) -> None:
+        """Steps (or training iterations) of each run, shown in presenter mode only."""
+        if not self.active:
+            return
+        snaps = [x for x in self.window.model.latest if x is not None]
+        if not snaps:
+            self.counter_label.setText("")
+            return
+        word = "iteration" if snaps[0].training is not None else "step"
+        self.counter_label.setText(f"{word} " + " · ".join(f"{x.step:,}" for x in snaps))
 
     # ---- plots to restyle ----------------------------------------------------------------------
     def _plots(self) -> list[tuple[pg.PlotItem, bool]]:
@@ -182,7 +202,8 @@ class PresenterMode(QtCore.QObject):
         self.window.setStyleSheet(sheet)
         self.banner.setStyleSheet(
             f"#presenter_banner {{ background: {bg}; }} #presenter_title {{ color: {fg}; font-size: 26pt; "
-            f"font-weight: bold; }} #presenter_explanation {{ color: {fg}; font-size: 17pt; }}")
+            f"font-weight: bold; }} #presenter_explanation {{ color: {fg}; font-size: 17pt; }} "
+            f"#presenter_counter {{ color: {fg}; font-size: 22pt; }}")
 
     # ---- presenter mode ------------------------------------------------------------------------
     def set_enabled(self, on: bool, fullscreen: bool = True) -> None:

@@ -80,6 +80,7 @@ def window_state(w: Any) -> dict[str, Any]:
         "min_size": [w.minimumSizeHint().width(), w.minimumSizeHint().height()],
         "presenter": w.presenter.active,
         "presenter_title": w.presenter.title_label.text() if w.presenter.active else None,
+        "presenter_counter": w.presenter.counter_label.text() if w.presenter.active else None,
         "scene": None if scene is None else scene.title,
         "focus": None if focus is None else {"class": type(focus).__name__, "name": focus.objectName()},
         "views": [_view_state(v) for v in w.all_views() if v.isVisible()],

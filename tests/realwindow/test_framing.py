@@ -54,10 +54,15 @@ def test_scenes_framed_through_load_resize_and_f11(launch):
         assert all_framed(s), (n, "resize", problems(s))
         size = s["window"][2:]
         app.key("F11")
-        s = app.wait(lambda s: s["presenter"] and all_framed(s), 30, "presenter mode framed")
+        app.wait(lambda s: s["presenter"] and s["fullscreen"] and s["window"][2:] == [1600, 1000]
+                 and all_framed(s), 30, "presenter mode full screen and framed")
+        s = app.settle()
         assert all_framed(s), (n, "presenter", problems(s))
         if len(s["run_labels"]) > 1:  # presenter titles follow the scene's runs (not the first scene's)
             assert [v["title"] for v in s["views"]] == s["run_labels"]
+        if s["running"]:  # a step (or iteration) counter per run, large, beside the title
+            app.wait(lambda s: (s["presenter_counter"] or "").startswith(("step ", "iteration "))
+                     and s["presenter_counter"].count("·") == len(s["run_labels"]) - 1, 30, "a counter per run")
         app.shot(f"scene{n}-presenter")
         app.key("F11")
         app.wait(lambda s: not s["presenter"] and not s["fullscreen"]

@@ -81,7 +81,7 @@ class App:
         self.dir = Path(tempfile.mkdtemp(prefix="ebm-realwindow-"))
         self.probe = self.dir / "state.json"
         env = {**server.env, "EBM_EXPLORER_PROBE": str(self.probe), "XDG_CONFIG_HOME": str(self.dir / "config"),
-               "XDG_DATA_HOME": str(self.dir / "data"), "PYTHONPATH": str(ROOT) + os.pathsep
+               "XDG_DATA_HOME": str(self.dir / "data"), "PYTHONFAULTHANDLER": "1", "PYTHONPATH": str(ROOT) + os.pathsep
                + server.env.get("PYTHONPATH", ""), "OMP_NUM_THREADS": "1"}
         self.log = open(self.dir / "app.log", "w")  # noqa: SIM115 - closed in close()
         self.proc = subprocess.Popen([sys.executable, "-m", "ebm_explorer", "gui", "--reset-settings", *args],
