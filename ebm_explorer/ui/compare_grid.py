@@ -43,6 +43,11 @@ class CompareGrid(QtWidgets.QWidget):
         self.grid.setContentsMargins(0, 0, 0, 0)
         self.grid.setSpacing(2)
         self._shape: tuple[int, int, int] | None = None
+        # re-arranged from the event loop, never inside Qt's own layout or resize handling
+        self._arrange_timer = QtCore.QTimer(self)
+        self._arrange_timer.setSingleShot(True)
+        self._arrange_timer.setInterval(0)
+        self._arrange_timer.timeout.connect(self.arrange)
         for i, v in enumerate(views):
             v.setMinimumSize(160, 120)  # three rows of a wide box fit a 800-pixel window
             self.grid.addWidget(v, i // 2, i % 2)
@@ -88,9 +93,9 @@ class CompareGrid(QtWidgets.QWidget):
 
     def resizeEvent(self, event: QtCore.QEvent) -> None:
         super().resizeEvent(event)
-        self.arrange()
+        self._arrange_timer.start()
 
     def event(self, event: QtCore.QEvent) -> bool:
         if event.type() == QtCore.QEvent.Type.LayoutRequest:  # a view was shown or hidden
-            self.arrange()
+            self._arrange_timer.start()
         return super().event(event)

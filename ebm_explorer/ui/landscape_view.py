@@ -492,8 +492,8 @@ class LandscapeView(pg.GraphicsLayoutWidget):
             vb = self._vb.size()
             vw, vh = float(vb.width()), float(vb.height())
             base = 2.0
-            left, top, _right, _bottom = lay.getContentsMargins()
-            extra_x, extra_y = max(left - base, 0.0), max(top - base, 0.0)
+            left, _top, _right, bottom = lay.getContentsMargins()
+            extra_x, extra_y = max(left - base, 0.0), max(bottom - base, 0.0) / 2
             full_w, full_h = vw + 2 * extra_x, vh + 2 * extra_y  # the view box without any padding
             if full_w < 60 or full_h < 60:
                 return
@@ -503,8 +503,9 @@ class LandscapeView(pg.GraphicsLayoutWidget):
             if abs(new_x - extra_x) < 1.5 and abs(new_y - extra_y) < 1.5:
                 self.frame_box()  # the layout is final: the range follows the view box's size
                 return
-            # centred both ways: a wide box in a tall column sits in the middle, not under a blank half
-            self.ci.setContentsMargins(base + new_x, base + new_y, base + new_x, base + new_y)
+            # centred across, top-aligned down: when the widget's height changes (a banner above it
+            # appears) the plot stays where it is under the mouse, with the same scale
+            self.ci.setContentsMargins(base + new_x, base, base + new_x, base + 2 * new_y)
             lay.activate()
             self.frame_box()
             # axis labels may change width with the new range: check again, a few passes at most
