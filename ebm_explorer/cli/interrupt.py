@@ -6,19 +6,36 @@ The first signal only sets a flag that the loops poll (``should_stop=`` of ``run
 second signal raises ``KeyboardInterrupt`` at once (nothing half written stays: every write is atomic).
 A computation with no partial result worth saving (``reference``'s grid) uses
 :func:`interrupt_at_once` instead: the first signal raises :class:`Interrupted` where it runs.
+
+A supervisor (a script, the test suite) that wants to signal a run only once it can stop cleanly sets
+``EBM_EXPLORER_READY_FILE`` to a path: the file is created as soon as the handlers are in place.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import threading
 from collections.abc import Iterator
 
-__all__ = ["StopFlag", "stop_on_signals", "Interrupted", "interrupt_at_once", "EXIT_INTERRUPTED"]
+__all__ = ["StopFlag", "stop_on_signals", "Interrupted", "interrupt_at_once", "EXIT_INTERRUPTED", "READY_FILE_ENV"]
 
 #: the shell's convention for a run ended by SIGINT
 EXIT_INTERRUPTED = 130
+#: environment variable naming a file created once a run's signal handlers are installed
+READY_FILE_ENV = "EBM_EXPLORER_READY_FILE"
+
+
+def _announce_ready() -> None:
+    """Create the supervisor's ready file, if one was asked for (best effort: a run never fails on it)."""
+    path = os.environ.get(READY_FILE_ENV)
+    if path:
+        try:
+            with open(path, "a"):
+                pass
+        except OSError:
+            pass
 
 
 class StopFlag:
@@ -49,6 +66,7 @@ def stop_on_signals() -> Iterator[StopFlag]:
         flag.signum = signum
 
     old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    _announce_ready()
     try:
         yield flag
     finally:
@@ -76,6 +94,7 @@ def interrupt_at_once() -> Iterator[None]:
         raise Interrupted(signum)
 
     old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    _announce_ready()
     try:
         yield
     finally:

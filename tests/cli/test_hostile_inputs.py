@@ -7,8 +7,6 @@ from __future__ import annotations
 import os
 import runpy
 import signal
-import subprocess
-import sys
 import time
 import traceback
 from pathlib import Path
@@ -17,6 +15,7 @@ import numpy as np
 import pytest
 
 from ebm_explorer.cli.main import main
+from running_command import start_when_ready
 
 REPO = Path(__file__).resolve().parents[2]
 BENCH = runpy.run_path(str(REPO / "bench" / "hostile_inputs.py"))
@@ -54,19 +53,11 @@ def test_hostile_input_gets_a_message_not_a_crash(case, tmp_path, monkeypatch, c
         assert lines and lines[-1].startswith("ebm-explorer") and "\x1b" not in err
 
 
-def _spawn(args, cwd):
-    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
-    return subprocess.Popen([sys.executable, "-m", "ebm_explorer", *args], cwd=cwd, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-
-
 @pytest.mark.timeout(240)
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_sample_stops_on_a_signal_within_a_second_and_saves(tmp_path, sig):
-    proc = _spawn(["sample", "--steps", "5000000", "--walkers", "50", "--resolution", "16", "--out", "o.npz"],
-                  tmp_path)
-    time.sleep(12)  # imports and the reference (slow on a loaded machine); then it is stepping
-    assert proc.poll() is None, proc.communicate()[1].decode()
+    proc = start_when_ready(["sample", "--steps", "5000000", "--walkers", "50", "--resolution", "16",
+                             "--out", "o.npz"], tmp_path)
     t0 = time.time()
     proc.send_signal(sig)
     _out, err = proc.communicate(timeout=60)
@@ -86,8 +77,7 @@ def test_sample_stops_on_a_signal_within_a_second_and_saves(tmp_path, sig):
 def test_run_stops_on_sigterm_and_writes_what_it_recorded(tmp_path):
     scene = tmp_path / "long.toml"
     scene.write_text("format_version = 1\nsteps = 100000000\n[[runs]]\nwalkers = 50\n")
-    proc = _spawn(["run", str(scene), "--out", "out", "--format", "npz"], tmp_path)
-    time.sleep(15)
+    proc = start_when_ready(["run", str(scene), "--out", "out", "--format", "npz"], tmp_path)
     proc.send_signal(signal.SIGTERM)
     _out, err = proc.communicate(timeout=90)
     assert proc.returncode == 130 and b"Traceback" not in err, err.decode()

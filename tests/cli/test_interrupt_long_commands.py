@@ -2,36 +2,24 @@
 test_hostile_inputs.py): each stops at its next step, level or iteration, writes what it has atomically
 (meta says it was interrupted and how far it got), says so and exits 130; `reference` writes nothing.
 
-Real signals to real processes: the command is started as a subprocess (inheriting PYTHONPATH), given time
-for its imports and set-up, then signalled while it is still far from done."""
+Real signals to real processes: the command is started as a subprocess (inheriting PYTHONPATH) and
+signalled once its handlers are in place and its loop is under way, while it is still far from done."""
 
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
-
-REPO = Path(__file__).resolve().parents[2]
-WARM_UP_S = 12.0  # imports and the reference grid on a loaded 2-core machine; then every command is looping
+from running_command import start_when_ready
 
 
 def _interrupt(args: list[str], cwd: Path, sig: int = signal.SIGINT) -> tuple[str, float]:
     """Start ``ebm-explorer ARGS``, signal it once it is working, return (stderr, seconds from signal to exit)."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
-           "OMP_NUM_THREADS": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "ebm_explorer", *args], cwd=cwd, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + WARM_UP_S
-    while time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.2)
-    assert proc.poll() is None, proc.communicate()[1].decode()[-2000:]  # still working when signalled
+    proc = start_when_ready(args, cwd)
     t0 = time.monotonic()
     proc.send_signal(sig)
     _out, err = proc.communicate(timeout=120)
