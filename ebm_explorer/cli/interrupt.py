@@ -18,6 +18,7 @@ import os
 import signal
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 __all__ = ["StopFlag", "stop_on_signals", "Interrupted", "interrupt_at_once", "EXIT_INTERRUPTED", "READY_FILE_ENV"]
 
@@ -32,8 +33,7 @@ def _announce_ready() -> None:
     path = os.environ.get(READY_FILE_ENV)
     if path:
         try:
-            with open(path, "a"):
-                pass
+            Path(path).touch()  # an empty marker: nothing in it can be half written
         except OSError:
             pass
 
