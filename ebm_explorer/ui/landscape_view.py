@@ -87,9 +87,18 @@ class PointCloud(pg.GraphicsObject):
         return [float(self._pos[:, ax].min()), float(self._pos[:, ax].max())]
 
     def boundingRect(self) -> QtCore.QRectF:  # noqa: N802 - Qt naming
+        """The points' rectangle plus the pen's half width in data units.
+
+        Qt calls this from C++ while painting; an exception raised here crashes PySide's error
+        report (SIGSEGV in ``PepException_GetArgs``), so it must never raise. The pixel size is
+        undefined, ``(None, None)``, while the view box has no size or no view (a compare view that
+        is being re-laid out): the rectangle is then returned without the pen margin.
+        """
         if self._rect.isNull() and not len(self._pos):
             return QtCore.QRectF()
-        px, py = self.pixelSize() if self.getViewBox() is not None else (0.0, 0.0)
+        px, py = self.pixelSize() if self.getViewBox() is not None else (None, None)
+        if px is None or py is None:
+            return QtCore.QRectF(self._rect)
         r = self.opts["size"]
         return self._rect.adjusted(-r * px, -r * py, r * px, r * py)
 

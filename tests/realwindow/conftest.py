@@ -46,3 +46,6 @@ def launch(xserver, shots_dir):
     yield start
     for app in apps:
         app.close()
+    for app in apps:  # an exception in a Python override Qt calls while painting is printed, or crashes
+        log = app.log_text()
+        assert "Traceback" not in log, f"the app printed a Python traceback:\n{log[-3000:]}"

@@ -136,7 +136,8 @@ class App:
         return self.wait(same, timeout, "the layout to settle")
 
     def log_text(self) -> str:
-        self.log.flush()
+        if not self.log.closed:
+            self.log.flush()
         return (self.dir / "app.log").read_text(errors="replace")
 
     # ---- input ---------------------------------------------------------------------------------

@@ -46,6 +46,24 @@ def test_point_cloud_draws_what_it_is_given(qtbot):
     assert p.dataBounds(0) is None
 
 
+def test_point_cloud_bounds_never_raise_without_a_pixel_size(qtbot):
+    """Qt asks for the bounding rectangle while painting a view that is being re-laid out (no size,
+    or no view yet); pyqtgraph then has no pixel size. Raising there crashed the app (SIGSEGV in
+    PySide's override error report) when switching scenes under load."""
+    from PySide6 import QtWidgets
+    import pyqtgraph as pg
+
+    scene = QtWidgets.QGraphicsScene()
+    box = pg.ViewBox()
+    scene.addItem(box)  # in a view box, but no widget shows the scene: no pixel size
+    p = PointCloud(3, "#ffffff")
+    box.addItem(p)
+    p.setData(pos=np.array([[0.0, 1.0], [2.0, -1.0]]))
+    assert p.pixelSize() == (None, None)
+    r = p.boundingRect()
+    assert (r.left(), r.right(), r.top(), r.bottom()) == (0.0, 2.0, -1.0, 1.0)
+
+
 def _metrics(step: int, **kw) -> Metrics:
     return Metrics(step=step, mode_weights=np.array([0.3, 0.7]), mode_weights_true=np.array([0.25, 0.75]), **kw)
 
