@@ -12,7 +12,8 @@ import torch
 from ebm_explorer.core.samplers.base import SamplerState
 from ebm_explorer.core.types import Box
 
-__all__ = ["BLOWUP_RULES", "FAR_FACTOR", "blown_up", "keep_where", "replace_walkers"]
+__all__ = ["BLOWUP_RULES", "FAR_FACTOR", "blown_up", "keep_where", "replace_walkers", "stuck_after_change",
+           "describe_reset"]
 
 #: rule names shown in the sampler panel
 BLOWUP_RULES = {"freeze": "Freeze at last finite position", "reset": "Reset to a fresh start point"}
@@ -48,3 +49,23 @@ def replace_walkers(state: SamplerState, mask: torch.Tensor, fresh: SamplerState
     energy[idx] = fresh.energy
     grad[idx] = fresh.grad
     return SamplerState(pos, energy, grad)
+
+
+def stuck_after_change(state: SamplerState, frozen: torch.Tensor, box: Box) -> dict[str, torch.Tensor]:
+    """Walkers that cannot go on after the landscape changed, by reason (disjoint ``(N,)`` masks):
+    ``frozen`` (held by the freeze rule on the old landscape), ``non_finite`` (NaN/inf energy or
+    gradient on the new one, or diverged) and ``outside`` (beyond the new box)."""
+    pos = state.position
+    bad = blown_up(state, box) & ~frozen
+    inside = (pos[:, 0] >= box.xmin) & (pos[:, 0] <= box.xmax) & (pos[:, 1] >= box.ymin) & (pos[:, 1] <= box.ymax)
+    return {"frozen": frozen.clone(), "non_finite": bad, "outside": ~inside & ~frozen & ~bad}
+
+
+def describe_reset(counts: dict[str, int], total: int) -> str:
+    """The status line for a reset after a landscape change ('' when no walker was reset)."""
+    k = sum(counts.values())
+    if not k:
+        return ""
+    words = {"frozen": "were frozen", "non_finite": "had a non-finite energy there", "outside": "were outside its box"}
+    why = ", ".join(f"{n:,} {words[r]}" for r, n in counts.items() if n)
+    return f"new landscape: {k:,} of {total:,} walkers restarted from fresh start points ({why})"

@@ -27,6 +27,7 @@ from ebm_explorer.ui.key_guard import EditorKeyGuard
 from ebm_explorer.ui.panels import ComparePanel, SamplerPanel, TrainingPanel
 from ebm_explorer.ui.presenter import PresenterMode
 from ebm_explorer.ui.autosave import AutosaveController
+from ebm_explorer.ui.banners import BannerOverlay
 from ebm_explorer.ui.reference_progress import ReferenceProgress
 from ebm_explorer.ui.robustness import RobustnessController
 from ebm_explorer.ui.scene_actions import SceneController
@@ -97,13 +98,8 @@ class MainWindow(QtWidgets.QMainWindow):
         central = QtWidgets.QWidget()
         cl = QtWidgets.QVBoxLayout(central)
         cl.setContentsMargins(2, 2, 2, 2)
-        self.error_banner = QtWidgets.QLabel("")
-        self.error_banner.setWordWrap(True)
-        self.error_banner.setStyleSheet("QLabel { background: #7a1020; color: white; padding: 6px; "
-                                        "border-radius: 4px; }")
-        self.error_banner.setVisible(False)
-        self.error_banner.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
-        cl.addWidget(self.error_banner)
+        self.banners = BannerOverlay(self.stack)  # over the plot, never moving it (one banner per problem)
+        self.error_banner = self.banners.label("error")
         cl.addWidget(self.stack, 1)
         self.readout = QtWidgets.QLabel("Move the mouse over the landscape")
         self.readout.setFont(QtGui.QFontDatabase.systemFont(QtGui.QFontDatabase.SystemFont.FixedFont))
@@ -146,7 +142,6 @@ class MainWindow(QtWidgets.QMainWindow):
         self.place_handler = _PlaceHandler(self)
         m = self.model
         m.reference_ready.connect(self._on_reference)
-        m.reference_failed.connect(lambda msg: self.show_error(f"Landscape problem: {msg}"))
         m.snapshot.connect(self._on_snapshot)
         m.worker_error.connect(self._on_worker_error)
         m.run_state.connect(self._on_run_state)
@@ -312,9 +307,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def _on_reference(self, ref: ReferenceReady) -> None:
         for v in self.all_views():
             v.set_reference(ref)
-            v.show_message("")
-        warn = "; ".join(ref.reference.warnings)
-        self.views[0].show_message(f"⚠ {warn}" if warn else "")
+            v.show_message("")  # the reference's warnings are the landscape banner's (robustness)
         if self.surface is not None:
             self.surface.set_reference(ref)
         self.views[0].set_centres(self.editor.mix_means if self.editor.source == "gmm" else None)
@@ -413,13 +406,11 @@ class MainWindow(QtWidgets.QMainWindow):
             self.editor.set_thumbnail(job.key.name, job.result)
 
     def show_error(self, text: str) -> None:
-        self.error_banner.setText(f"⚠ {text}")
-        self.error_banner.setVisible(True)
+        self.banners.show_text("error", f"⚠ {text}")
         self.statusBar().showMessage(text, 15000)
 
     def hide_error(self) -> None:
-        self.error_banner.setVisible(False)
-        self.error_banner.setText("")
+        self.banners.clear("error")
 
     # ---- controls ------------------------------------------------------------------------
     def _refused(self) -> bool:

@@ -97,7 +97,10 @@ def window_state(w: Any) -> dict[str, Any]:
         "formula_status": w.editor.formula_status.text(),
         "landscape_expr": getattr(w.model.landscape, "expr", None),
         "editor_source": w.editor.source,
-        "banner": w.error_banner.text() if w.error_banner.isVisible() else "",
+        "banner": "\n".join(w.banners.visible_texts().values()),
+        "banners": w.banners.visible_texts(),
+        "view_note": w.views[0].message.toPlainText(),
+        "status_message": w.statusBar().currentMessage(),
         "targets": _targets(w),
         "dock": None if dock is None else {
             "visible": dock.isVisible(), "width": dock.width(),

@@ -2,11 +2,13 @@
 
 :func:`~ebm_explorer.core.verdict.explain_landscape` (core, shared with the command line) reads the
 exact reference and says what is wrong and what the app does: nothing (a fine landscape), *warn*
-(mass at the box edge: walkers may leave, metrics count the inside), *wall* (grid landscapes: a quadratic wall outside the box confines the walkers; the box edge
-is drawn as that wall) or *refuse* (not normalisable in the box, NaN/-inf regions: runs stay paused
-until the landscape is fixed). :class:`RobustnessController` puts that on screen: an amber banner
-under the error banner, an orange frame for the wall, magenta crosses for walkers held by the blow-up
-rule, and a status-bar counter with the rule's name.
+(mass at the box edge: walkers may leave, metrics count the inside), *wall* (grid landscapes: a
+quadratic wall outside the box confines the walkers; the box edge is drawn as that wall) or *refuse*
+(not normalisable in the box, NaN/-inf regions: runs stay paused until the landscape is fixed).
+:class:`RobustnessController` puts that on screen: an amber banner over the top of the plot (one,
+never two, per problem; a box that cuts off under 1 % of the mass gets a note in the view's corner
+instead), an orange frame for the wall, magenta crosses for walkers held by the blow-up rule, and a
+status-bar counter with the rule's name.
 """
 
 from __future__ import annotations
@@ -16,13 +18,28 @@ from typing import Any
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
+from ebm_explorer.core.reference import beyond_percent
 from ebm_explorer.core.verdict import NON_NORMALISABLE_OUTSIDE, LandscapeVerdict, explain_landscape
 from ebm_explorer.workers.messages import ReferenceReady, RunSnapshot, RunState
 
 __all__ = ["LandscapeVerdict", "explain_landscape", "RobustnessController", "NON_NORMALISABLE_OUTSIDE"]
 
+#: a box that cuts off less than this share of the mass (percent) gets a corner note, not a banner
+QUIET_MASS_PERCENT = 1.0
 WALL_COLOUR = (255, 150, 30)
 FLAG_COLOUR = (255, 0, 255)
+
+
+def quiet_mass_note(reference: Any) -> str:
+    """A one-line note when the only warning is a box that cuts off less than :data:`QUIET_MASS_PERCENT`
+    of the mass (edge ring plus the estimate beyond it); empty when a banner is deserved."""
+    if not reference.warnings or not all(w.startswith("box cuts off mass") for w in reference.warnings):
+        return ""
+    beyond = beyond_percent(float(reference.outside_mass))
+    cut = float(reference.edge_mass) * (100.0 - beyond) + beyond
+    if not cut < QUIET_MASS_PERCENT:
+        return ""
+    return f"{cut:.2g}% of the mass is at or beyond the box edge (metrics compare the inside)"
 
 
 def _rect(box: Any) -> tuple[list[float], list[float]]:
@@ -38,17 +55,8 @@ class RobustnessController(QtCore.QObject):
         self.verdict = LandscapeVerdict("ok", "", False)
         self.refused: str | None = None  # why runs are refused, or None
         self.notices: list[str] = []
-        self.banner = QtWidgets.QLabel("")
-        self.banner.setWordWrap(True)
-        self.banner.setObjectName("robustness_banner")
-        self.banner.setStyleSheet("QLabel { background: #8a5a00; color: white; padding: 6px; border-radius: 4px; }")
-        self.banner.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.banner.setVisible(False)
-        # a constant height (3 lines): a new message never moves the view under the user's mouse
-        self.banner.setFixedHeight(3 * self.banner.fontMetrics().lineSpacing() + 14)
-        self.banner.setAlignment(QtCore.Qt.AlignmentFlag.AlignLeft | QtCore.Qt.AlignmentFlag.AlignVCenter)
-        layout = window.centralWidget().layout()
-        layout.insertWidget(layout.indexOf(window.error_banner) + 1, self.banner)
+        self.quiet_note = ""  # a small box-edge loss shown in the view's corner instead of a banner
+        self.banner = window.banners.label("landscape", level="warn")  # an overlay: the plot never moves
         self.blowup_label = QtWidgets.QLabel("")
         self.blowup_label.setToolTip("Walkers whose position, energy or gradient became NaN/inf or that diverged "
                                      "far beyond the box, and the rule applied to them (Sampler tab)")
@@ -72,6 +80,8 @@ class RobustnessController(QtCore.QObject):
         m.run_state.connect(self._on_run_state)
         m.runs_rebuilt.connect(lambda _specs: self._clear_flags())
         self._counts: dict[int, tuple[int, int, str]] = {}
+        self._reset_shown: dict[int, int] = {}  # run -> serial of the reset note already shown
+        self.last_reset_note = ""
         self._update_label()
 
     # ---- landscape -----------------------------------------------------------------------
@@ -84,6 +94,10 @@ class RobustnessController(QtCore.QObject):
             wall.setVisible(self.verdict.wall)
         if self.verdict.action == "refuse":
             self._refuse(self.verdict.message)
+        self.quiet_note = quiet_mass_note(ref.reference) if self.verdict.action == "warn" else ""
+        if self.quiet_note:  # a sliver of mass beyond the box: a note in the corner, not an alarm
+            self.verdict = LandscapeVerdict("ok", "", self.verdict.wall)
+        self.window.views[0].show_message(self.quiet_note)
         self._show_banner()
 
     def _on_reference_failed(self, message: str) -> None:
@@ -102,11 +116,7 @@ class RobustnessController(QtCore.QObject):
     def _show_banner(self) -> None:
         parts = [self.refused] if self.refused else ([self.verdict.message] if self.verdict.message else [])
         parts += self.notices
-        text = "⚠ " + "\n⚠ ".join(parts) if parts else ""
-        if text != self.banner.text():
-            self.banner.setText(text)
-            self.banner.setToolTip(text)
-        self.banner.setVisible(bool(parts))
+        self.window.banners.show_text("landscape", "⚠ " + "\n⚠ ".join(parts) if parts else "", level="warn")
 
     def add_notice(self, text: str) -> None:
         """Show a notice (e.g. a device fallback) until the runs are rebuilt."""
@@ -117,6 +127,7 @@ class RobustnessController(QtCore.QObject):
     # ---- walkers -------------------------------------------------------------------------
     def _clear_flags(self) -> None:
         self._counts.clear()
+        self._reset_shown.clear()
         self.notices.clear()
         for f in self.flags:
             f.setData([], [])
@@ -129,6 +140,10 @@ class RobustnessController(QtCore.QObject):
             return
         if snap.notice:
             self.add_notice(f"Run {i + 1}: {snap.notice}")
+        if snap.reset_note and self._reset_shown.get(i) != snap.reset_serial:
+            self._reset_shown[i] = snap.reset_serial  # each landscape change's reset is said once
+            self.last_reset_note = f"Run {i + 1}: {snap.reset_note}"
+            self.window.statusBar().showMessage(self.last_reset_note, 12000)
         self._counts[i] = (snap.n_flagged, snap.n_blowup_events, snap.blowup_rule)
         pts = snap.walkers.flagged
         targets = [0] if i == 0 else []

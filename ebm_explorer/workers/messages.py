@@ -71,6 +71,8 @@ class RunSnapshot:
     n_blowup_events: int = 0  # walkers that blew up since the last reset (frozen or reset)
     blowup_rule: str = ""  # freeze | reset (sampling runs)
     notice: str = ""  # something the user should know about this run (e.g. cuda fell back to cpu)
+    reset_note: str = ""  # walkers restarted after the last landscape change, and why ('' when none)
+    reset_serial: int = 0  # which landscape change ``reset_note`` belongs to
 
 
 @dataclass(frozen=True)

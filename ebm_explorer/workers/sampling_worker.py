@@ -15,7 +15,14 @@ from typing import Any
 import numpy as np
 import torch
 
-from ebm_explorer.core.blowup import BLOWUP_RULES, blown_up, keep_where, replace_walkers
+from ebm_explorer.core.blowup import (
+    BLOWUP_RULES,
+    blown_up,
+    describe_reset,
+    keep_where,
+    replace_walkers,
+    stuck_after_change,
+)
 from ebm_explorer.core.devices import make_generator
 from ebm_explorer.core.resources import check_walker_memory, device_with_fallback, is_out_of_memory, out_of_memory_message
 from ebm_explorer.core.errors import NumericalError, UserInputError
@@ -55,6 +62,8 @@ class SamplingWorker(LandscapeWorker):
         self.steps_per_batch = max(1, int(config.steps_per_frame))
         self._state = None
         self.recent: RecentTrajectory | None = None  # recent steps of a subset of walkers (export)
+        self.reset_note = ""  # what the last landscape change restarted, and why
+        self.reset_serial = 0  # counts landscape changes: the window shows each note once
 
     # ---- settings ------------------------------------------------------------------------
     def apply_config(self, value: SampleSettings) -> None:
@@ -71,6 +80,24 @@ class SamplingWorker(LandscapeWorker):
     def landscape_changed(self) -> None:
         if self._state is not None:
             self._reinit_state()
+            self._restart_stuck_walkers()
+
+    def _restart_stuck_walkers(self) -> None:
+        """The visible rule after a landscape change: walkers frozen on the old landscape, with a
+        non-finite energy on the new one or outside its box restart from fresh start points (the
+        sampler's start setting); the snapshot's ``reset_note`` says how many and why."""
+        masks = stuck_after_change(self._state, self._frozen, self.landscape.box)
+        mask = masks["frozen"] | masks["non_finite"] | masks["outside"]
+        counts = {r: int(m.sum()) for r, m in masks.items()}
+        k = sum(counts.values())
+        self._frozen.zero_()
+        if k:
+            cfg = self.config
+            pos = initial_positions(cfg.init, k, self.landscape.box, self.generator, self.device, self.dtype,
+                                    point=cfg.init_point)
+            self._state = replace_walkers(self._state, mask, self.sampler.init(pos, self.landscape))
+        self.reset_serial += 1
+        self.reset_note = describe_reset(counts, int(mask.shape[0]))
 
     def resource_hint(self) -> tuple[int | None, str]:
         return int(self.config.walkers), str(self.config.device)
@@ -222,7 +249,8 @@ class SamplingWorker(LandscapeWorker):
             self._metrics_t = now
         return RunSnapshot(self.run_id, self.step_count, n, self.steps_per_s, walkers, metrics,
                            n_flagged=n_flagged, n_blowup_events=int(self._events),
-                           blowup_rule=self.config.blowup_rule, notice=self.notice or "")
+                           blowup_rule=self.config.blowup_rule, notice=self.notice or "",
+                           reset_note=self.reset_note, reset_serial=self.reset_serial)
 
     def _metrics(self) -> Metrics:
         acc = float(self._acc_sum.item()) / self._acc_steps if self._acc_steps else math.nan
