@@ -27,7 +27,10 @@ def _interrupt(args: list[str], cwd: Path, sig: int = signal.SIGINT) -> tuple[st
     text = err.decode()
     assert proc.returncode == 130, text[-2000:]
     assert "Traceback" not in text and f"interrupted by {signal.Signals(sig).name}" in text, text[-2000:]
-    assert stopped < 10.0, stopped  # the loop stops within a second; the rest is writing on a loaded machine
+    # The proof that the loop stopped is each caller's "far from done" check on what was saved; this
+    # bound only catches a command that ignores the signal (on a quiet machine it exits within ~2 s,
+    # at load 12 writing the partial results and the figure took 12.6 s).
+    assert stopped < 60.0, stopped
     assert not [p for p in cwd.rglob("*") if "ebmtmp" in p.name]  # no temporary file left behind
     print(f"{' '.join(args[:3])}: exit {stopped:.2f} s after {signal.Signals(sig).name}")  # pytest -s: the figure
     return text, stopped
