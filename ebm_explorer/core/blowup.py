@@ -51,14 +51,17 @@ def replace_walkers(state: SamplerState, mask: torch.Tensor, fresh: SamplerState
     return SamplerState(pos, energy, grad)
 
 
-def stuck_after_change(state: SamplerState, frozen: torch.Tensor, box: Box) -> dict[str, torch.Tensor]:
+def stuck_after_change(state: SamplerState, frozen: torch.Tensor, box: Box, old_box: Box | None = None
+                       ) -> dict[str, torch.Tensor]:
     """Walkers that cannot go on after the landscape changed, by reason (disjoint ``(N,)`` masks):
     ``frozen`` (held by the freeze rule on the old landscape), ``non_finite`` (NaN/inf energy or
-    gradient on the new one, or diverged) and ``outside`` (beyond the new box)."""
+    gradient on the new one, or diverged) and ``outside`` (beyond the new box, when the box changed:
+    walkers a little beyond an unchanged box are part of the target where the box is no wall)."""
     pos = state.position
     bad = blown_up(state, box) & ~frozen
     inside = (pos[:, 0] >= box.xmin) & (pos[:, 0] <= box.xmax) & (pos[:, 1] >= box.ymin) & (pos[:, 1] <= box.ymax)
-    return {"frozen": frozen.clone(), "non_finite": bad, "outside": ~inside & ~frozen & ~bad}
+    outside = ~inside & ~frozen & ~bad if old_box is not None and old_box != box else torch.zeros_like(bad)
+    return {"frozen": frozen.clone(), "non_finite": bad, "outside": outside}
 
 
 def describe_reset(counts: dict[str, int], total: int) -> str:
@@ -66,6 +69,7 @@ def describe_reset(counts: dict[str, int], total: int) -> str:
     k = sum(counts.values())
     if not k:
         return ""
-    words = {"frozen": "were frozen", "non_finite": "had a non-finite energy there", "outside": "were outside its box"}
+    words = {"frozen": "were frozen", "non_finite": "had a non-finite energy there",
+             "outside": "were outside the new box"}
     why = ", ".join(f"{n:,} {words[r]}" for r, n in counts.items() if n)
     return f"new landscape: {k:,} of {total:,} walkers restarted from fresh start points ({why})"

@@ -13,7 +13,7 @@ from ebm_explorer.core.closed_forms import covariance_ellipse, mode_weight_diver
 from ebm_explorer.core.errors import UserInputError
 from ebm_explorer.core.landscapes import GaussianMixture, Landscape, Tempered
 
-__all__ = ["gaussian_of", "mixture_of", "ula_ellipses", "mode_weight_curve"]
+__all__ = ["gaussian_of", "mixture_of", "ula_ellipses", "mode_weight_curve", "with_mode_weight"]
 
 
 def mixture_of(landscape: Landscape) -> tuple[GaussianMixture, float] | None:
@@ -51,6 +51,26 @@ def ula_ellipses(landscape: Landscape, step_sizes: dict[str, float], n_std: floa
         except UserInputError:
             continue
     return out
+
+
+def with_mode_weight(landscape: Landscape, mode: int, weight: float) -> GaussianMixture:
+    """The landscape's mixture with the mass of component ``mode`` set to ``weight`` (the others keep
+    their proportions): the model q_w of scene 3, whose KL and Fisher divergences the panel plots."""
+    found = mixture_of(landscape)
+    if found is None:
+        raise UserInputError("the mode-weight slider needs a Gaussian-mixture landscape")
+    g, beta = found
+    if beta != 1.0:
+        raise UserInputError("the mode-weight slider needs beta = 1")
+    if len(g.weights) < 2 or not 0.0 < weight < 1.0 or not 0 <= mode < len(g.weights):
+        raise UserInputError(f"mode weight must lie strictly between 0 and 1 for one of the {len(g.weights)} modes")
+    w = np.asarray(g.weights, dtype=np.float64)
+    w = w / w.sum()
+    others = np.delete(np.arange(len(w)), mode)
+    new = np.empty_like(w)
+    new[mode] = weight
+    new[others] = (1.0 - weight) * (w[others] / w[others].sum() if w[others].sum() > 0 else 1.0 / len(others))
+    return GaussianMixture(new, g.means.copy(), covs=np.asarray(g.covs).copy(), box=g.box)
 
 
 def mode_weight_curve(landscape: Landscape, mode: int, values: np.ndarray, resolution: int = 256) -> dict[str, np.ndarray]:

@@ -32,17 +32,60 @@ from ebm_explorer.core.normalisable import sampling_problem
 from ebm_explorer.core.types import Box
 from ebm_explorer.workers.commands import ThumbnailKey
 from ebm_explorer.workers.jobs import thumbnail_job
+from ebm_explorer.ui.last_folder import get_open_file_name
 
-__all__ = ["EditorPanel", "BrushHandler", "MixtureHandler", "GRID_NODES", "FORMULA_EXAMPLES"]
+__all__ = ["EditorPanel", "BrushHandler", "MixtureHandler", "GRID_NODES", "FORMULA_EXAMPLES", "grid_from_energy",
+           "caret_excerpt"]
 
 #: nodes per axis of a drawn grid landscape
 GRID_NODES = 96
+#: nodes per axis when drawing starts from a formula, preset or mixture (fine enough for narrow wells)
+GRID_NODES_FROM_CURRENT = 160
+#: energy above the lowest value at which a landscape converted to a grid is capped (exp(-60) ~ 1e-26)
+GRID_ENERGY_CAP = 60.0
+DRAW_HINT = ("Drag on the landscape to draw (the Draw tab must be open): the stroke changes the landscape "
+             "shown now, whatever its kind. Walkers follow at once; Ctrl+Z undoes a stroke.")
 FORMULA_EXAMPLES = [
     "(x**2 - 1)**2 + 0.5*y**2",
     "0.5*(x**2 + y**2) + 2*sin(2*x)*cos(2*y)",
     "((x**2 + y**2)**0.5 - 2)**2 / 0.1",
     "(y - x**2)**2 + 0.1*(1 - x)**2",
 ]
+
+
+def grid_from_energy(energy: np.ndarray, box: Box, nodes: int) -> np.ndarray:
+    """Node values ``(nodes, nodes)`` on the box's corners-to-corners lattice from an energy sampled at
+    cell centres (``(R, R)``, rows = y): bilinear resampling, shifted to start at 0 and capped at
+    :data:`GRID_ENERGY_CAP` above (NaN/inf read as the cap)."""
+    r_y, r_x = energy.shape
+    finite = np.isfinite(energy)
+    lo = float(energy[finite].min()) if finite.any() else 0.0
+    e = np.where(finite, np.minimum(energy - lo, GRID_ENERGY_CAP), GRID_ENERGY_CAP)
+    # node k sits at box.min + k / (nodes - 1) * size; cell centre i at box.min + (i + 0.5) / R * size
+    def coords(n_cells: int) -> np.ndarray:
+        return np.clip(np.linspace(0.0, 1.0, nodes) * n_cells - 0.5, 0.0, n_cells - 1.0)
+    cy, cx = coords(r_y), coords(r_x)
+    y0, x0 = np.floor(cy).astype(int), np.floor(cx).astype(int)
+    y1, x1 = np.minimum(y0 + 1, r_y - 1), np.minimum(x0 + 1, r_x - 1)
+    fy, fx = (cy - y0)[:, None], (cx - x0)[None, :]
+    top = e[np.ix_(y0, x0)] * (1 - fx) + e[np.ix_(y0, x1)] * fx
+    bottom = e[np.ix_(y1, x0)] * (1 - fx) + e[np.ix_(y1, x1)] * fx
+    return np.asarray(top * (1 - fy) + bottom * fy, dtype=float)
+
+
+def caret_excerpt(text: str, position: int, width: int = 34) -> tuple[str, int]:
+    """At most ``width`` characters of ``text`` around ``position`` (with … where cut) and the caret's
+    column in that excerpt: a long formula's error fits the dock instead of running off its edge."""
+    if len(text) <= width:
+        return text, position
+    start = max(0, min(position - width // 2, len(text) - width))
+    line = text[start:start + width]
+    caret = position - start
+    if start > 0:
+        line, caret = "…" + line[1:], caret
+    if start + width < len(text):
+        line = line[:-1] + "…"
+    return line, caret
 
 
 class BrushHandler:
@@ -57,9 +100,12 @@ class BrushHandler:
         return True
 
     def drag(self, x: float, y: float, phase: str) -> bool:
+        if phase == "start":
+            self.editor.gesture = object()  # the whole stroke is one undo step
         self.editor.paint(x, y)
         if phase == "end":
             self.editor.commit_grid()
+            self.editor.gesture = None
         else:
             self.editor.schedule_commit()
         return True
@@ -84,12 +130,14 @@ class MixtureHandler:
     def drag(self, x: float, y: float, phase: str) -> bool:
         if phase == "start":
             self._dragging = self.editor.nearest_component(x, y)
+            self.editor.gesture = object() if self._dragging is not None else None  # one drag, one undo step
             return self._dragging is not None
         if self._dragging is None:
             return False
         self.editor.move_component(self._dragging, x, y, final=phase == "end")
         if phase == "end":
             self._dragging = None
+            self.editor.gesture = None
         return True
 
     def wheel(self, x: float, y: float, steps: float) -> bool:
@@ -123,6 +171,7 @@ class EditorPanel(QtWidgets.QWidget):
         self.mix_means = np.array([[-2.5, 0.0], [2.5, 0.0]])
         self.mix_stds = np.array([1.0, 1.0])
         self.current: Landscape | None = None
+        self.gesture: object | None = None  # set while a drag lasts (its rebuilds are one undo step)
         self._building = False
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(2, 2, 2, 2)
@@ -231,11 +280,10 @@ class EditorPanel(QtWidgets.QWidget):
         for b in (self.smooth_button, self.clear_button, self.from_current):
             row.addWidget(b)
         form.addRow(row)
-        hint = QtWidgets.QLabel("Drag on the landscape to draw (the Draw tab must be open). "
-                                "Walkers follow the new landscape at once.")
-        hint.setWordWrap(True)
-        hint.setStyleSheet("color: gray")
-        form.addRow(hint)
+        self.draw_hint = QtWidgets.QLabel(DRAW_HINT)
+        self.draw_hint.setWordWrap(True)
+        self.draw_hint.setStyleSheet("color: gray")
+        form.addRow(self.draw_hint)
         self.smooth_button.clicked.connect(self.smooth)
         self.clear_button.clicked.connect(self.clear_grid)
         self.tabs.addTab(page, "Draw")
@@ -345,8 +393,9 @@ class EditorPanel(QtWidgets.QWidget):
         if self.source == "formula":
             return FormulaLandscape(self.formula.text(), box)
         if self.source in ("grid", "image"):
-            return GridLandscape(self.grid_values, box)
-        return GaussianMixture(self.mix_weights, self.mix_means, stds=self.mix_stds, box=box)
+            return GridLandscape(self.grid_values.copy(), box)
+        # copies: a centre drag moves ``mix_means`` in place, the landscape handed on must not move with it
+        return GaussianMixture(self.mix_weights.copy(), self.mix_means.copy(), stds=self.mix_stds.copy(), box=box)
 
     def rebuild(self) -> None:
         """Build the landscape from the current source, box and beta, and emit it."""
@@ -360,9 +409,20 @@ class EditorPanel(QtWidgets.QWidget):
         beta = self.beta.value()
         land = Tempered(base, beta) if beta != 1.0 else base
         self.current = land
+        self.show_gallery_choice()
         # never emit None through a Signal(object): PySide6 on Python 3.11 mis-counts its references
         self.centres_changed.emit(self.mix_means.copy() if self.source == "gmm" else np.zeros((0, 2)))
         self.landscape_changed.emit(land)
+
+    def show_gallery_choice(self) -> None:
+        """Highlight the preset in use; none when the landscape is a formula, drawing, mixture or image."""
+        row = -1
+        if self.source == "preset":
+            row = next((i for i in range(self.gallery.count())
+                        if self.gallery.item(i).data(QtCore.Qt.ItemDataRole.UserRole) == self.preset_name), -1)
+        if row != self.gallery.currentRow() or (row < 0 and self.gallery.selectedItems()):
+            self.gallery.clearSelection()
+            self.gallery.setCurrentRow(row)
 
     def select_preset(self, name: str) -> None:
         land = make_landscape(name)
@@ -435,7 +495,8 @@ class EditorPanel(QtWidgets.QWidget):
             FormulaLandscape(text, self.box())
         except FormulaError as exc:
             if exc.position is not None:
-                return False, f"{text}\n{' ' * exc.position}^\n{exc}"
+                line, caret = caret_excerpt(text, exc.position)
+                return False, f"{line}\n{' ' * caret}^\n{exc}"
             return False, str(exc)
         except UserInputError as exc:
             return False, str(exc)
@@ -464,19 +525,31 @@ class EditorPanel(QtWidgets.QWidget):
 
     def grid_from_current(self) -> None:
         """Start the drawing from the landscape shown now (its exact-grid energy, resampled)."""
+        if self._adopt_current_as_grid():
+            self.rebuild()
+
+    def _adopt_current_as_grid(self) -> bool:
+        """Make the landscape on screen (formula, preset, mixture, image, drawing) the grid to draw on:
+        its exact-reference energy without beta, resampled to :data:`GRID_NODES_FROM_CURRENT` nodes.
+        False (and a hint) while that reference is still being computed."""
+        if self.source == "grid":
+            return True
+        if self.source == "image":  # the image's nodes are the grid already
+            self.source = "grid"
+            return True
         got = self._current_energy_source() if self._current_energy_source is not None else None
         if got is None:
-            return
-        energy, lo_hi, box = got
-        lo, hi = lo_hi
-        r = energy.shape[0]
-        idx = np.linspace(0, r - 1, GRID_NODES).round().astype(int)
-        vals = np.clip(energy[np.ix_(idx, idx)], lo, hi)
-        self.grid_values = np.asarray(vals - lo, dtype=float)
+            self.draw_hint.setText("Wait a moment: the drawing starts from the current landscape, whose exact "
+                                   "reference is still being computed.")
+            return False
+        energy, _levels, box = got
+        self.grid_values = grid_from_energy(np.asarray(energy, dtype=float) / self.beta.value(), box,
+                                            GRID_NODES_FROM_CURRENT)
         self.grid_box = box
         self.source = "grid"
         self.set_box(box)
-        self.rebuild()
+        self.draw_hint.setText(DRAW_HINT)
+        return True
 
     def clear_grid(self) -> None:
         self.grid_values = np.zeros((GRID_NODES, GRID_NODES))
@@ -490,12 +563,9 @@ class EditorPanel(QtWidgets.QWidget):
         self.rebuild()
 
     def paint(self, x: float, y: float) -> None:
-        """One dab of the brush at ``(x, y)`` (world coordinates)."""
-        if self.source != "grid":
-            self.grid_box = self.box()
-            if self.source != "image":
-                self.grid_values = np.zeros((GRID_NODES, GRID_NODES))
-            self.source = "grid"
+        """One dab of the brush at ``(x, y)`` (world coordinates), on the landscape shown now."""
+        if not self._adopt_current_as_grid():
+            return
         b = self.grid_box
         ny, nx = self.grid_values.shape
         xs = np.linspace(b.xmin, b.xmax, nx)
@@ -601,7 +671,7 @@ class EditorPanel(QtWidgets.QWidget):
 
     # ---- image ---------------------------------------------------------------------------
     def _browse_image(self) -> None:
-        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Grayscale image", "", "Images (*.png *.jpg *.jpeg *.bmp)")
+        path, _ = get_open_file_name(self, "Grayscale image", "", "Images (*.png *.jpg *.jpeg *.bmp)")
         if path:
             try:
                 self.import_image(path)

@@ -23,6 +23,8 @@ from ebm_explorer.export import ExportCancelled, TrajectoryData, export_trajecto
 from ebm_explorer.scenes import scene_to_toml
 from ebm_explorer.ui.recording import ScreenRecorder
 from ebm_explorer.ui.scene_actions import menu
+from ebm_explorer.ui.last_folder import get_save_file_name
+from ebm_explorer.workers.recent import RECENT_STEPS, RECENT_WALKERS
 
 __all__ = ["ExportController", "TrajectoryExportJob", "export_png", "export_svg", "export_widget_png",
            "export_widget_svg", "SCALES"]
@@ -169,6 +171,21 @@ class TrajectoryExportJob(QtCore.QThread):
         self.written = []
 
 
+def trajectory_scope(model: Any) -> str:
+    """What a trajectory file holds, said plainly: the recording buffer keeps a fixed number of walkers
+    and steps per run (memory stays bounded whatever N is)."""
+    parts = []
+    for wk, snap in zip(model.workers, model.latest):
+        rec = getattr(wk, "recent", None)
+        if rec is None or snap is None:
+            continue
+        parts.append(f"{min(rec.count, rec.capacity):,} steps of {rec.w:,} of {snap.n_walkers:,} walkers")
+    if not parts:
+        return ""
+    return (f": the last {'; '.join(parts)} (the trajectory buffer keeps the first {RECENT_WALKERS:,} walkers "
+            f"of each run over its last {RECENT_STEPS:,} steps)")
+
+
 class ExportController(QtCore.QObject):
     """File > Export, the panels' right-click menus, recording and the trajectory export of one window."""
 
@@ -260,7 +277,7 @@ class ExportController(QtCore.QObject):
             if not ok:
                 return
             scale = SCALES[labels.index(choice)]
-        path, _ = QtWidgets.QFileDialog.getSaveFileName(w, f"Export {fmt.upper()}", f"figure.{fmt}",
+        path, _ = get_save_file_name(w, f"Export {fmt.upper()}", f"figure.{fmt}",
                                                         f"{fmt.upper()} (*.{fmt})")
         if not path:
             return
@@ -297,7 +314,7 @@ class ExportController(QtCore.QObject):
 
     # ---- recording -----------------------------------------------------------------------------
     def ask_record(self, target: str) -> None:
-        path, _ = QtWidgets.QFileDialog.getSaveFileName(self.window, "Record as GIF and MP4 (same name)",
+        path, _ = get_save_file_name(self.window, "Record as GIF and MP4 (same name)",
                                                         "recording.mp4", "Video (*.mp4 *.gif)")
         if path:
             stem = str(Path(path).with_suffix(""))
@@ -334,7 +351,7 @@ class ExportController(QtCore.QObject):
 
     # ---- trajectories --------------------------------------------------------------------------
     def ask_trajectories(self) -> None:
-        path, chosen = QtWidgets.QFileDialog.getSaveFileName(
+        path, chosen = get_save_file_name(
             self.window, "Export trajectories and metrics", "trajectories.npz",
             "NPZ: arrays + metrics + scene (*.npz);;CSV: long format + metrics (*.csv)")
         if path:
@@ -375,7 +392,8 @@ class ExportController(QtCore.QObject):
             source = (lambda wk=worker: wk.recent.copy() if wk.recent is not None else None)
             runs.append((source, history.columns(), *paths))
         job = TrajectoryExportJob(runs, scene_text)
-        job.done.connect(lambda paths: self._message("Exported " + ", ".join(paths)))
+        kept = trajectory_scope(w.model)
+        job.done.connect(lambda paths: self._message("Exported " + ", ".join(paths) + kept))
         job.failed.connect(lambda msg: w.show_error(f"Export failed: {msg}"))
         job.cancelled.connect(lambda: self._message("Export cancelled: nothing written"))
         if dialog:

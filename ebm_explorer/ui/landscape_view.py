@@ -305,6 +305,7 @@ class LandscapeView(pg.GraphicsLayoutWidget):
             r = ref.reference
             self.top.setYRange(0, 1.3 * float(np.max(r.marginal_x)), padding=0)
             self.right.setXRange(0, 1.3 * float(np.max(r.marginal_y)), padding=0)
+        self._refresh_readout()
 
     def set_snapshot(self, snap: RunSnapshot | None) -> None:
         self._snap = snap
@@ -530,9 +531,19 @@ class LandscapeView(pg.GraphicsLayoutWidget):
             return
         p = self._vb.mapSceneToView(scene_pos)
         x, y = p.x(), p.y()
+        self._hover = (x, y)
         if self.handler is not None:
             self.handler.hover(x, y)
         self.hovered.emit(self.readout(x, y))
+
+    def leaveEvent(self, event: QtCore.QEvent) -> None:  # noqa: N802 - Qt naming
+        self._hover = None
+        super().leaveEvent(event)
+
+    def _refresh_readout(self) -> None:
+        """A new landscape under a still mouse: the readout shows the new U, not the old one."""
+        if getattr(self, "_hover", None) is not None and self.isVisible():
+            self.hovered.emit(self.readout(*self._hover))
 
     def readout(self, x: float, y: float) -> str:
         """``x, y, U, density`` at a point, looked up in the exact grid (no computation)."""

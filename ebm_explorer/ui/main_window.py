@@ -17,6 +17,7 @@ from ebm_explorer.core.safe_io import printable
 from ebm_explorer.ui.app_model import AppModel, DisplayOptions
 from ebm_explorer.ui.compare_grid import CompareGrid
 from ebm_explorer.ui.dock_fit import fit_controls
+from ebm_explorer.ui.steady_width import keep_width
 from ebm_explorer.ui.draw_loop import DrawLoop
 from ebm_explorer.ui.editor_panel import EditorPanel
 from ebm_explorer.ui.landscape_view import RUN_COLOURS, LandscapeView
@@ -24,6 +25,7 @@ from ebm_explorer.ui.metrics_panel import MAX_RUNS, MetricsPanel
 from ebm_explorer.ui.export_actions import ExportController
 from ebm_explorer.ui.gui_thread_gc import collect_in_gui_thread
 from ebm_explorer.ui.key_guard import EditorKeyGuard
+from ebm_explorer.ui.landscape_history import LandscapeHistory
 from ebm_explorer.ui.panels import ComparePanel, SamplerPanel, TrainingPanel
 from ebm_explorer.ui.presenter import PresenterMode
 from ebm_explorer.ui.autosave import AutosaveController
@@ -173,6 +175,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.key_guard = EditorKeyGuard(self)  # typing into a field or a table cell never triggers a shortcut
         # scenes (File/Scenes menus), presenter mode (F11) and export/recording (File > Export)
         self.scenes = SceneController(self)
+        self.history = LandscapeHistory(self)  # Ctrl+Z / Ctrl+Shift+Z for landscape edits and scene switches
         self.presenter = PresenterMode(self)
         self.exporter = ExportController(self)
         # degenerate landscapes, blown-up walkers, device fallbacks (banner, wall, counter); autosave
@@ -261,6 +264,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.reset_action.triggered.connect(self.reset)
         for a in (self.run_action, self.step_action, self.reset_action):
             tb.addAction(a)
+        keep_width(tb.widgetForAction(self.run_action), ("Run", "Pause"))  # Run <-> Pause moves no button
         tb.addSeparator()
         tb.addWidget(QtWidgets.QLabel(" Speed "))
         self.speed = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)

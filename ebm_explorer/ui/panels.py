@@ -18,6 +18,7 @@ from ebm_explorer.core.limits import RANGES
 from ebm_explorer.core.samplers import MAX_LEAPFROG_STEPS
 from ebm_explorer.core.run_settings import RunSpec, SampleSettings, TrainSettings
 from ebm_explorer.ui.fields import FloatSpin, IntSpin, SeedField
+from ebm_explorer.ui.last_folder import get_open_file_name
 
 __all__ = ["SamplerPanel", "TrainingPanel", "ComparePanel", "SAMPLER_NAMES", "METHOD_NAMES", "log_spin"]
 
@@ -239,7 +240,7 @@ class TrainingPanel(QtWidgets.QWidget):
         self.data_file.editingFinished.connect(self._emit)
 
     def _browse(self) -> None:
-        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Data points", "", "Points (*.csv *.npz)")
+        path, _ = get_open_file_name(self, "Data points", "", "Points (*.csv *.npz)")
         if path:
             self.data_file.setText(path)
             self.target.setCurrentIndex(self.target.findData("file"))

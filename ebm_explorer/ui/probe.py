@@ -10,10 +10,12 @@ sees half of it.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from typing import Any
 
+import numpy as np
 from PySide6 import QtCore, QtWidgets
 
 __all__ = ["PROBE_ENV", "install_probe", "window_state"]
@@ -59,6 +61,12 @@ def _targets(w: Any) -> dict[str, Any]:
     out["view"] = _global(w.views[0])
     out["walkers"] = _global(w.sampler_panel.walkers)
     out["formula"] = _global(w.editor.formula)
+    gallery = w.editor.gallery
+    if gallery.isVisible():
+        for i in range(gallery.count()):
+            item = gallery.item(i)
+            out[f"gallery:{item.data(QtCore.Qt.ItemDataRole.UserRole)}"] = _global(gallery.viewport(),
+                                                                                  gallery.visualItemRect(item))
     table = w.editor.table
     if table.rowCount() and table.item(0, 0) is not None:
         out["mix_cell"] = _global(table.viewport(), table.visualItemRect(table.item(0, 0)))
@@ -97,6 +105,17 @@ def window_state(w: Any) -> dict[str, Any]:
         "formula_status": w.editor.formula_status.text(),
         "landscape_expr": getattr(w.model.landscape, "expr", None),
         "editor_source": w.editor.source,
+        "landscape_digest": landscape_digest(w.model.landscape),
+        "reference_version": None if w.model.reference is None else w.model.reference.version,
+        "landscape_version": w.model.version,
+        "energy_lattice": _energy_lattice(w),
+        "undo": {"count": w.history.stack.count(), "index": w.history.stack.index(),
+                 "undo_text": w.history.stack.undoText(), "redo_text": w.history.stack.redoText()},
+        "gallery_current": (w.editor.gallery.currentItem().data(QtCore.Qt.ItemDataRole.UserRole)
+                            if w.editor.gallery.currentItem() is not None and w.editor.gallery.selectedItems() else None),
+        "readout": w.readout.text(),
+        "run_button": _global(w.findChild(QtWidgets.QToolBar, "run_toolbar").widgetForAction(w.run_action)),
+        "sweep_dock": w.scenes.sweep_dock.isVisible(),
         "banner": "\n".join(w.banners.visible_texts().values()),
         "banners": w.banners.visible_texts(),
         "view_note": w.views[0].message.toPlainText(),
@@ -109,6 +128,51 @@ def window_state(w: Any) -> dict[str, Any]:
             "combos_cut": [c.currentText() for c in dock.findChildren(QtWidgets.QComboBox)
                            if c.isVisible() and c.width() < c.sizeHint().width() - 1]},
     }
+
+
+def landscape_digest(land: Any) -> str | None:
+    """A short hash of the landscape's spec: equal digests, the same landscape (tests of undo)."""
+    if land is None:
+        return None
+    try:
+        spec = land.spec()
+    except NotImplementedError:
+        return f"{type(land).__name__}@{id(land):x}"
+    h = hashlib.sha1()
+
+    def feed(v: Any) -> None:
+        if isinstance(v, dict):
+            for k in sorted(v):
+                h.update(str(k).encode())
+                feed(v[k])
+        elif isinstance(v, (list, tuple, np.ndarray)):
+            h.update(np.asarray(v, dtype=float).tobytes() if _numeric(v) else repr(v).encode())
+        else:
+            h.update(repr(v).encode())
+    feed(spec)
+    return h.hexdigest()[:16]
+
+
+def _numeric(v: Any) -> bool:
+    try:
+        np.asarray(v, dtype=float)
+        return True
+    except (TypeError, ValueError):
+        return False
+
+
+def _energy_lattice(w: Any, n: int = 16) -> dict[str, Any] | None:
+    """The exact reference's energy on an n x n lattice of its cells (rows = y) with their centres, for
+    tests that compare a landscape before and after an edit away from the edit."""
+    ref = w.model.reference
+    if ref is None or ref.version != w.model.version:
+        return None
+    r = ref.reference
+    iy = np.linspace(0, r.energy.shape[0] - 1, n).round().astype(int)
+    ix = np.linspace(0, r.energy.shape[1] - 1, n).round().astype(int)
+    e = np.asarray(r.energy)[np.ix_(iy, ix)]
+    return {"x": np.asarray(r.xs)[ix].tolist(), "y": np.asarray(r.ys)[iy].tolist(),
+            "energy": np.where(np.isfinite(e), e, 1e300).tolist()}
 
 
 def _tabs_clipped(tabs: QtWidgets.QTabWidget) -> bool:

@@ -33,9 +33,10 @@ from ebm_explorer.scenes import (
     load_scene,
     save_scene,
 )
-from ebm_explorer.scenes.science import ula_ellipses
+from ebm_explorer.scenes.science import mixture_of, ula_ellipses, with_mode_weight
 from ebm_explorer.ui.fisher_kl_panel import BetaPanel, FisherKLPanel
 from ebm_explorer.workers.commands import CurveKey, OverlayKey
+from ebm_explorer.ui.last_folder import get_open_file_name, get_save_file_name
 
 __all__ = ["SceneController", "METRIC_PLOTS", "MAX_RECENT"]
 
@@ -105,6 +106,7 @@ class SceneController(QtCore.QObject):
         self._overlay_generation = 0  # overlay curves of an older scene are dropped when they arrive
         self._base: Landscape | None = None  # the scene's landscape without beta (sweeps build on it)
         self._warning_box: QtWidgets.QMessageBox | None = None
+        self.sweeping = False  # True while a sweep slider replaces the landscape (one undo step per drag)
 
         self.fisher_panel = FisherKLPanel()
         self.fisher_panel.point_wanted.connect(self._request_point)
@@ -125,6 +127,7 @@ class SceneController(QtCore.QObject):
                                QtCore.Qt.Orientation.Vertical)
         self.sweep_dock.setVisible(False)
         window.model.job_done.connect(self._on_job_done)
+        window.editor.landscape_changed.connect(self._landscape_edited)
         self._build_menus()
 
     # ---- menus ---------------------------------------------------------------------------------
@@ -197,17 +200,28 @@ class SceneController(QtCore.QObject):
     # ---- open / save ---------------------------------------------------------------------------
     def open_dialog(self) -> None:
         start = str(self.path.parent) if self.path else ""
-        path, _ = QtWidgets.QFileDialog.getOpenFileName(self.window, "Open scene", start, "Scenes (*.toml)")
+        path, _ = get_open_file_name(self.window, "Open scene", start, "Scenes (*.toml)")
         if path:
             self.open_path(path)  # never raises
 
     def save_dialog(self) -> None:
         start = str(self.path) if self.path else "scene.toml"
-        path, _ = QtWidgets.QFileDialog.getSaveFileName(self.window, "Save scene", start, "Scenes (*.toml)")
+        path, _ = get_save_file_name(self.window, "Save scene", start, "Scenes (*.toml)")
         if path:
             if not path.lower().endswith(".toml"):
                 path += ".toml"
-            self.save_path(path)
+            title, ok = QtWidgets.QInputDialog.getText(
+                self.window, "Save scene", "Title (shown in the window title and in presenter mode):",
+                text=self.title_for(path))
+            if ok:
+                self.save_path(path, title=title.strip() or None)
+
+    def title_for(self, path: str | Path) -> str:
+        """The title offered when saving: the scene's own, or the file's name for an untitled one."""
+        scene = self.scene
+        if scene is None or scene.title in (Scene().title, "EBM Explorer"):
+            return Path(path).stem.replace("_", " ")
+        return scene.title
 
     def open_path(self, path: str | Path, start: bool | None = None) -> bool:
         """Open a scene file; problems go to the error banner (the previous scene stays, untouched),
@@ -238,14 +252,23 @@ class SceneController(QtCore.QObject):
         self.path = None
         return True
 
-    def save_path(self, path: str | Path) -> Path | None:
+    def save_path(self, path: str | Path, title: str | None = None) -> Path | None:
+        """Save what is on screen as a scene (under ``title`` when given: the user's, kept in the file)."""
         try:
-            written = save_scene(self.current_scene(), path)
+            scene = self.current_scene()
+            if title:
+                scene = replace(scene, title=title)
+            written = save_scene(scene, path)
         except UserInputError as exc:
             self.window.show_error(f"Cannot save scene: {exc}")
             return None
         self.path = written
         self._remember(written)
+        if title and (self.scene is None or self.scene.title != title):
+            self.window.model.set_scene(scene)  # the window title shows the saved title
+            history = getattr(self.window, "history", None)
+            if history is not None:
+                history.resync()  # the saved scene is what is on screen now (not an undo step)
         self.window.model.set_unsaved(False)
         self.window.statusBar().showMessage(f"Scene saved to {written}", 5000)
         return written
@@ -317,6 +340,25 @@ class SceneController(QtCore.QObject):
         self._apply_sweep(scene, beta)
         self.scene_applied.emit(scene)
         return True
+
+    def leave_scene(self) -> None:
+        """No scene on screen any more (undo back to before the first scene): its overlays, sweep and
+        run recipes go."""
+        self._clear_overlays()
+        self._overlay_generation += 1
+        self._override = None
+        self._base = None
+        self.sweep_dock.setVisible(False)
+
+    def _landscape_edited(self, _land: Any) -> None:
+        """The user made another landscape: the scene's sweep (temperature, mode weight) belonged to the
+        scene's landscape, so its dock closes (Ctrl+Z brings both back)."""
+        if self.sweep_dock.isVisible():
+            title = self.sweep_dock.windowTitle()
+            self.sweep_dock.setVisible(False)
+            self._base = None
+            self.window.statusBar().showMessage(f"{title} closed: it belonged to the scene's landscape "
+                                                "(Ctrl+Z brings both back)", 8000)
 
     def _show_warnings(self, warnings: list[str]) -> None:
         if self._warning_box is not None:
@@ -450,10 +492,29 @@ class SceneController(QtCore.QObject):
         self.sweep_dock.setWindowTitle("Fisher vs KL" if sweep.parameter == "mode_weight" else "Temperature")
 
     def _request_point(self, weight: float) -> None:
+        """The w slider moved: the exact KL/Fisher point, and the landscape becomes the mixture with that
+        weight (the walkers and the mode-weight panel follow it)."""
         if self._base is None or self.scene is None or self.scene.sweep is None:
             return
         self.window.model.submit_job(CurveKey(point=True), partial(_curve_job, self._base, self.scene.sweep.mode,
                                                                 np.array([weight])))
+        shown = mixture_of(self.window.model.landscape) if self.window.model.landscape is not None else None
+        if shown is not None and abs(shown[0].weights[self.scene.sweep.mode] / np.sum(shown[0].weights) - weight) < 1e-12:
+            return  # the landscape has this weight already (the slider was set, not moved)
+        try:
+            land = with_mode_weight(self._base, self.scene.sweep.mode, weight)
+        except UserInputError as exc:
+            self.window.statusBar().showMessage(f"The landscape stays: {exc}", 8000)
+            return
+        self.window.editor.show_landscape(land, land, 1.0)
+        self._set_sweep_landscape(land)
+
+    def _set_sweep_landscape(self, land: Landscape) -> None:
+        self.sweeping = True
+        try:
+            self.window.model.set_landscape(land)
+        finally:
+            self.sweeping = False
 
     def _on_job_done(self, job: Any) -> None:
         if isinstance(job.key, OverlayKey):
@@ -470,7 +531,7 @@ class SceneController(QtCore.QObject):
             return
         land = Tempered(self._base, beta) if beta != 1.0 else self._base
         self.window.editor.show_beta(beta, land)
-        self.window.model.set_landscape(land)
+        self._set_sweep_landscape(land)
 
 
 def _curve_job(truth: Landscape, mode: int, values: np.ndarray) -> dict[str, np.ndarray]:

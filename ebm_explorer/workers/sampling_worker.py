@@ -84,9 +84,10 @@ class SamplingWorker(LandscapeWorker):
 
     def _restart_stuck_walkers(self) -> None:
         """The visible rule after a landscape change: walkers frozen on the old landscape, with a
-        non-finite energy on the new one or outside its box restart from fresh start points (the
+        non-finite energy on the new one or outside a new box restart from fresh start points (the
         sampler's start setting); the snapshot's ``reset_note`` says how many and why."""
-        masks = stuck_after_change(self._state, self._frozen, self.landscape.box)
+        masks = stuck_after_change(self._state, self._frozen, self.landscape.box, self._box)
+        self._box = self.landscape.box
         mask = masks["frozen"] | masks["non_finite"] | masks["outside"]
         counts = {r: int(m.sum()) for r, m in masks.items()}
         k = sum(counts.values())
@@ -124,6 +125,7 @@ class SamplingWorker(LandscapeWorker):
                 raise NumericalError(out_of_memory_message(exc, n, self.device.type)) from None
             raise
         self._frozen = torch.zeros(n, dtype=torch.bool, device=self.device)  # walkers held by the freeze rule
+        self._box = self.landscape.box  # the box the walkers were started in (or last restarted for)
         self._events = torch.zeros((), dtype=torch.long, device=self.device)  # blow-ups since the reset
         self.recent = RecentTrajectory(n, self.device, self.dtype)
         self.recent.add(0, self._state.position, self._state.energy)

@@ -49,7 +49,18 @@ def test_walkers_outside_a_smaller_box_restart_inside_it_and_nothing_else_moves(
     assert (after.abs() <= 3.0).all()
     n_out = int((~inside).sum())
     assert f"{n_out:,} of 300 walkers restarted" in w.make_snapshot().reset_note
-    assert f"{n_out:,} were outside its box" in w.make_snapshot().reset_note
+    assert f"{n_out:,} were outside the new box" in w.make_snapshot().reset_note
+
+
+def test_walkers_just_beyond_an_unchanged_box_stay_where_they_are():
+    """Where the box is no wall (formulas, presets) walkers beyond it belong to the target: a change of
+    the energy on the same box (a temperature slider) must not move them."""
+    land = FormulaLandscape("0.05*(x**2 + y**2)", BOX)  # wide: many walkers beyond the box
+    w = _worker(SampleSettings(sampler="mala", step_size=0.5, walkers=300, init="uniform"), land)
+    w._state = w.sampler.init(w._state.position * 2.0, land)  # half of them beyond the box
+    before = w._state.position.clone()
+    w.apply(SetLandscape(FormulaLandscape("0.06*(x**2 + y**2)", BOX), 2))
+    assert torch.equal(w._state.position, before) and w.make_snapshot().reset_note == ""
 
 
 def test_no_note_when_every_walker_can_go_on():
