@@ -53,15 +53,20 @@ def ula_ellipses(landscape: Landscape, step_sizes: dict[str, float], n_std: floa
     return out
 
 
+def _unit_temperature_mixture(landscape: Landscape, what: str) -> GaussianMixture:
+    """The Gaussian mixture under ``landscape`` at beta = 1, or a message naming ``what`` needs it."""
+    found = mixture_of(landscape)
+    if found is None:
+        raise UserInputError(f"the {what} needs a Gaussian-mixture landscape")
+    if found[1] != 1.0:
+        raise UserInputError(f"the {what} needs beta = 1")
+    return found[0]
+
+
 def with_mode_weight(landscape: Landscape, mode: int, weight: float) -> GaussianMixture:
     """The landscape's mixture with the mass of component ``mode`` set to ``weight`` (the others keep
     their proportions): the model q_w of scene 3, whose KL and Fisher divergences the panel plots."""
-    found = mixture_of(landscape)
-    if found is None:
-        raise UserInputError("the mode-weight slider needs a Gaussian-mixture landscape")
-    g, beta = found
-    if beta != 1.0:
-        raise UserInputError("the mode-weight slider needs beta = 1")
+    g = _unit_temperature_mixture(landscape, "mode-weight slider")
     if len(g.weights) < 2 or not 0.0 < weight < 1.0 or not 0 <= mode < len(g.weights):
         raise UserInputError(f"mode weight must lie strictly between 0 and 1 for one of the {len(g.weights)} modes")
     w = np.asarray(g.weights, dtype=np.float64)
@@ -69,19 +74,14 @@ def with_mode_weight(landscape: Landscape, mode: int, weight: float) -> Gaussian
     others = np.delete(np.arange(len(w)), mode)
     new = np.empty_like(w)
     new[mode] = weight
-    new[others] = (1.0 - weight) * (w[others] / w[others].sum() if w[others].sum() > 0 else 1.0 / len(others))
+    new[others] = (1.0 - weight) * w[others] / w[others].sum()
     return GaussianMixture(new, g.means.copy(), covs=np.asarray(g.covs).copy(), box=g.box)
 
 
 def mode_weight_curve(landscape: Landscape, mode: int, values: np.ndarray, resolution: int = 256) -> dict[str, np.ndarray]:
     """``{"weight", "kl", "fisher"}``: divergences from the landscape's mixture to the same mixture with
     the mass of component ``mode`` set to each value (the KL / Fisher figure of scene 3)."""
-    found = mixture_of(landscape)
-    if found is None:
-        raise UserInputError("the mode-weight sweep needs a Gaussian-mixture landscape")
-    g, beta = found
-    if beta != 1.0:
-        raise UserInputError("the mode-weight sweep needs beta = 1")
+    g = _unit_temperature_mixture(landscape, "mode-weight sweep")
     w = np.asarray(values, dtype=np.float64)
     kl, fisher = mode_weight_divergences(g.weights, g.means, g.covs, mode, w, g.box, resolution)
     return {"weight": w, "kl": kl, "fisher": fisher}

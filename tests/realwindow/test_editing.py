@@ -8,20 +8,13 @@ import pytest
 pytestmark = pytest.mark.realwindow
 
 
-def replace_text(app, target: str, text: str) -> None:
-    app.click_target(target)
-    app.key("ctrl+a")
-    app.type(text)
-    app.key("Return")
-
-
 def test_typing_walkers_formulas_and_scene_keys(launch):
     app = launch("--paused")
     app.settle()
 
     # "1e4" in Walkers is ten thousand walkers (it used to be 14)
     app.click_target("tab:Sampler")
-    replace_text(app, "walkers", "1e4")
+    app.replace_text("walkers", "1e4")
     s = app.wait(lambda s: s["walkers_field"] == 10_000 and s["n_walkers"] == [10_000], 60, "10,000 walkers")
     assert s["walkers_text"] == "10,000"
 
@@ -29,11 +22,11 @@ def test_typing_walkers_formulas_and_scene_keys(launch):
     app.click_target("tab:Landscape")
     app.click_target("editor_tab:Formula")
     before = app.state()
-    replace_text(app, "formula", "log(x) + y**2")
+    app.replace_text("formula", "log(x) + y**2")
     s = app.wait(lambda s: s["formula_status"].startswith("not applied"), 30, "the formula to be refused")
     assert s["landscape"] == before["landscape"] and s["landscape_expr"] == before["landscape_expr"]
     assert s["banner"] == ""  # nothing reached the walkers: no frozen walkers, no NaN banner
-    replace_text(app, "formula", "x**2 + 0.5*y**2")
+    app.replace_text("formula", "x**2 + 0.5*y**2")
     app.wait(lambda s: s["landscape_expr"] == "x**2 + 0.5*y**2", 30, "the valid formula to apply")
 
     # key 4 with a mixture-table cell focused goes into the cell: the landscape stays

@@ -13,13 +13,6 @@ import pytest
 pytestmark = pytest.mark.realwindow
 
 
-def replace_text(app, target: str, text: str) -> None:
-    app.click_target(target)
-    app.key("ctrl+a")
-    app.type(text)
-    app.key("Return")
-
-
 def to_screen(s, x: float, y: float) -> tuple[int, int]:
     """World coordinates of the main view -> screen pixels (from the probe's view geometry)."""
     v = s["views"][0]
@@ -46,16 +39,16 @@ def test_undo_a_scene_key_and_formulas_that_never_reach_the_walkers(launch):
 
     # a formula with a syntax error or one that cannot be sampled: the walkers never see it
     before = app.state()
-    replace_text(app, "formula", "log(x) + y**2")
+    app.replace_text("formula", "log(x) + y**2")
     s = app.wait(lambda s: s["formula_status"].startswith("not applied"), 30, "the formula to be refused")
     assert s["landscape_digest"] == before["landscape_digest"] and s["banner"] == ""
-    replace_text(app, "formula", "x**2 + (y")
+    app.replace_text("formula", "x**2 + (y")
     s = app.wait(lambda s: "^" in s["formula_status"], 30, "the syntax error to be pointed at")
     assert s["landscape_digest"] == before["landscape_digest"] and s["banner"] == ""
 
     # a formula whose mass reaches beyond the box: a banner floats over the plot, the plot stays put
     plot = plot_on_screen(app.settle())
-    replace_text(app, "formula", "0.1*(x**2 + y**2)")
+    app.replace_text("formula", "0.1*(x**2 + y**2)")
     s = app.wait(lambda s: "box cuts off mass" in s["banners"].get("landscape", ""), 60, "the mass banner")
     assert len(s["banners"]) == 1 and s["banners"]["landscape"].count("⚠") == 1
     time.sleep(0.5)
@@ -63,7 +56,7 @@ def test_undo_a_scene_key_and_formulas_that_never_reach_the_walkers(launch):
     assert plot_on_screen(s) == plot, "the banner moved the plot"
     app.shot("editing-banner-over-plot")
     # the cause goes (a confined formula): the banner goes too
-    replace_text(app, "formula", "x**2 + 0.5*y**2 + 0.3*sin(3*x)")
+    app.replace_text("formula", "x**2 + 0.5*y**2 + 0.3*sin(3*x)")
     s = app.wait(lambda s: s["landscape_expr"] == "x**2 + 0.5*y**2 + 0.3*sin(3*x)" and ready(s)
                  and s["banner"] == "", 60, "the banner to clear")
     edited = s["landscape_digest"]

@@ -147,6 +147,13 @@ class App:
     def type(self, text: str) -> None:
         self.server.xdo("type", "--delay", "40", text)
 
+    def replace_text(self, target: str, text: str) -> None:
+        """Click a field, select all its text, type ``text`` and press Enter."""
+        self.click_target(target)
+        self.key("ctrl+a")
+        self.type(text)
+        self.key("Return")
+
     def click_target(self, name: str) -> None:
         s = self.wait(lambda s: s["targets"].get(name), 20, f"{name} to be on screen")
         x, y, w, h = s["targets"][name]
