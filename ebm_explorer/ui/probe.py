@@ -33,7 +33,9 @@ def _view_state(v: Any) -> dict[str, Any]:
             "plot_size": [v.plot.getViewBox().width(), v.plot.getViewBox().height()],
             "plot_pos_in_widget": _item_rect(v, v.plot.getViewBox()),
             "colorbar_in_widget": _item_rect(v, v.colorbar),
-            "title": v.plot.titleLabel.text, "drawn": v.image.image is not None and v._ref is not None}
+            "title": v.plot.titleLabel.text,
+            # drawn: the newest reference is on screen (not an older one kept while the view was hidden)
+            "drawn": v.image.image is not None and v._ref is not None and not v._ref_dirty}
 
 
 def _item_rect(view: Any, item: Any) -> list[float]:

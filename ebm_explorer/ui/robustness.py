@@ -75,6 +75,7 @@ class RobustnessController(QtCore.QObject):
             self.flags.append(flag)
         m = window.model
         m.reference_ready.connect(self._on_reference)
+        m.landscape_changed.connect(self._on_landscape_changed)
         m.reference_failed.connect(self._on_reference_failed)
         m.snapshot.connect(self._on_snapshot)
         m.run_state.connect(self._on_run_state)
@@ -99,6 +100,15 @@ class RobustnessController(QtCore.QObject):
             self.verdict = LandscapeVerdict("ok", "", self.verdict.wall)
         self.window.views[0].show_message(self.quiet_note)
         self._show_banner()
+
+    def _on_landscape_changed(self, *_args: Any) -> None:
+        """A new landscape: the red banner of an earlier failure is stale, and a run stopped by an error
+        restarts on the new landscape (if the error comes back, so does its banner)."""
+        m = self.window.model
+        self.window.hide_error()
+        for i, state in enumerate(m.states):
+            if state == "failed" and i < len(m.workers):
+                m.workers[i].reset()
 
     def _on_reference_failed(self, message: str) -> None:
         self._refuse(f"The landscape cannot be normalised: {message}. Runs are refused until it is fixed "

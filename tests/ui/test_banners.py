@@ -71,3 +71,12 @@ def test_mass_beyond_the_box_is_a_note_below_one_percent_and_a_banner_above(qtbo
     else:
         assert texts == {} and "% of the mass is at or beyond the box edge" in note
         assert float(note.split("%")[0]) < 1.0
+
+
+def test_a_new_landscape_clears_a_stale_error_banner(qtbot, make_window):
+    w = make_window()
+    qtbot.waitUntil(lambda: _ref_ready(w), timeout=WAIT)
+    w.show_error("No trained model yet: run a training first.")
+    assert w.error_banner.isVisible()
+    w.editor.select_preset("banana")  # the user moves on: the old failure is not news any more
+    assert not w.error_banner.isVisible() and w.banners.visible_texts().get("error") is None

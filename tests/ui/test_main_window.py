@@ -183,6 +183,15 @@ def test_mixture_centre_drag(qtbot, make_window):
     _mouse(vp, "release", b, QtCore.Qt.MouseButton.NoButton)
     np.testing.assert_allclose(w.editor.mix_means[0], [-1.0, 2.0], atol=0.15)
     qtbot.waitUntil(lambda: np.allclose(w.model.landscape.means[0], w.editor.mix_means[0]), timeout=WAIT)
+    qtbot.wait(50)
+    # the whole drag is one undo step: Ctrl+Z puts the centre back where the drag started
+    assert w.history.stack.undoText() == "mixture edit"
+    moved = w.model.landscape
+    w.history.undo_action.trigger()
+    np.testing.assert_allclose(w.editor.mix_means[0], [-2.5, 0.0])
+    assert np.allclose(w.model.landscape.means[0], [-2.5, 0.0]) and w.editor.table.item(0, 1).text() == "-2.5"
+    w.history.redo_action.trigger()
+    assert w.model.landscape is moved
     std0 = w.editor.mix_stds[0]
     w.editor.mixture.wheel(*w.editor.mix_means[0], 2.0)
     assert w.editor.mix_stds[0] == pytest.approx(std0 * 1.21)
