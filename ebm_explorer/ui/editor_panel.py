@@ -423,6 +423,8 @@ class EditorPanel(QtWidgets.QWidget):
         if row != self.gallery.currentRow() or (row < 0 and self.gallery.selectedItems()):
             self.gallery.clearSelection()
             self.gallery.setCurrentRow(row)
+        if row >= 0:
+            self.gallery.scrollToItem(self.gallery.item(row))  # a preset low in the list is shown too
 
     def select_preset(self, name: str) -> None:
         land = make_landscape(name)
