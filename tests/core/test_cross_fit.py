@@ -19,6 +19,7 @@ from ebm_explorer.core.landscapes import GaussianMixture
 from ebm_explorer.core.training import GridDiagnostics, MixtureEnergy, Trainer, TrainSettings
 from ebm_explorer.core.training import jarzynski as jz
 from ebm_explorer.core.training.data import sample_mixture
+from ebm_explorer.core.training.fused_mixture import FusedMixtureTrainer
 from ebm_explorer.core.types import Box
 
 D = torch.float64
@@ -46,7 +47,7 @@ def test_standard_error_counts_walkers_that_share_an_ancestor() -> None:
     assert jz.log_z_standard_error(zeros, pairs) == pytest.approx(math.sqrt(math.log1p(expected)), rel=1e-10)
 
 
-def _three_mode_run(walkers: int, kernel: str, iterations: int = 1000, seed: int = 0):
+def _three_mode_run(walkers: int, kernel: str, iterations: int = 1000, seed: int = 0, cls: type = Trainer):
     target = GaussianMixture([0.2, 0.3, 0.5], MEANS, stds=0.8, box=Box(-7, 7, -7, 7))
     gen = make_generator(seed)
     data = sample_mixture(target, 4000, gen, stratified=True)
@@ -54,8 +55,8 @@ def _three_mode_run(walkers: int, kernel: str, iterations: int = 1000, seed: int
     model = MixtureEnergy(init, widths=1.0, box=target.box)
     cfg = TrainSettings(method="jarzynski", kernel=kernel, walkers=walkers, step_size=0.1 if kernel == "hmc" else 0.05,
                         leapfrog_steps=5, optimizer="sgd", lr=0.05, means_lr_scale=1.0, seed=seed)
-    trainer = Trainer(model, data, cfg, GridDiagnostics(target.box, target, 64), generator=gen,
-                      diagnostics_every=iterations)
+    trainer = cls(model, data, cfg, GridDiagnostics(target.box, target, 64), generator=gen,
+                  diagnostics_every=iterations)
     for _ in range(iterations):
         m = trainer.step()
     return m, model.log_z_exact()
@@ -63,9 +64,11 @@ def _three_mode_run(walkers: int, kernel: str, iterations: int = 1000, seed: int
 
 @pytest.mark.slow
 @pytest.mark.parametrize("walkers", [1000, 4000])
-@pytest.mark.parametrize("kernel", ["ula", "mala", "hmc"])
+@pytest.mark.parametrize("kernel", ["ula", "mala", "hmc", "ula-fused"])
 def test_cross_fitted_log_z_is_unbiased_where_the_plain_one_is_not(one_thread, kernel: str, walkers: int) -> None:
-    m, exact = _three_mode_run(walkers, kernel)
+    """``ula-fused``: the fused mixture step (the same algorithm, another random stream)."""
+    cls = FusedMixtureTrainer if kernel.endswith("-fused") else Trainer
+    m, exact = _three_mode_run(walkers, kernel.removesuffix("-fused"), cls=cls)
     assert m.log_z_est_xfit == pytest.approx(exact, abs=3 * m.log_z_se_xfit), (m.log_z_est_xfit - exact, m.log_z_se_xfit)
     assert m.log_z_est < exact - 2 * m.log_z_se, (m.log_z_est - exact, m.log_z_se)  # the feedback bias
     assert abs(m.log_z_est_xfit - exact) < abs(m.log_z_est - exact)

@@ -23,6 +23,7 @@ from ebm_explorer.core.training import (
     sample_mixture,
 )
 from ebm_explorer.core.training.experiment import ModeWeightSettings, run_mode_weight_method
+from ebm_explorer.core.training.fused_mixture import FusedMixtureTrainer
 from ebm_explorer.core.types import Box
 
 D = torch.float64
@@ -86,7 +87,7 @@ def test_data_sampling_is_exact() -> None:
     assert abs(float(y[:, 1].var()) - 1.0) < 5 * math.sqrt(2 / 40_000) + 0.01  # + grid jitter variance dy^2/12
 
 
-def _jarzynski_fit(weights: list[float], means: list[list[float]], seed: int, iterations: int):
+def _jarzynski_fit(weights: list[float], means: list[list[float]], seed: int, iterations: int, cls: type = Trainer):
     target = GaussianMixture(weights, means, stds=0.8, box=Box(-7, 7, -7, 7))
     gen = make_generator(seed)
     data = sample_mixture(target, 4000, gen, stratified=True)
@@ -94,7 +95,7 @@ def _jarzynski_fit(weights: list[float], means: list[list[float]], seed: int, it
     model = MixtureEnergy(init, widths=1.0, box=target.box)
     cfg = TrainSettings(method="jarzynski", walkers=3000, step_size=0.05, optimizer="sgd", lr=0.1,
                         means_lr_scale=1.0, resample_threshold=0.5, seed=seed)
-    trainer = Trainer(model, data, cfg, GridDiagnostics(target.box, target, 96), generator=gen)
+    trainer = cls(model, data, cfg, GridDiagnostics(target.box, target, 96), generator=gen)
     for _ in range(iterations):
         m = trainer.step()
     return model, m, np.asarray(weights) / sum(weights)
@@ -104,11 +105,12 @@ def _jarzynski_fit(weights: list[float], means: list[list[float]], seed: int, it
     "weights, means",
     [([0.3, 0.7], [[-3.0, 0.0], [3.0, 0.0]]), ([0.2, 0.3, 0.5], [[-3.0, -2.0], [3.0, -2.0], [0.0, 3.0]])],
 )
-def test_jarzynski_recovers_mode_weights(weights: list[float], means: list[list[float]]) -> None:
-    """Tolerance 0.035: 3 standard errors of a weighted fraction, sqrt(p (1 - p) / ESS) with ESS ~ 0.6 N.
+@pytest.mark.parametrize("cls", [Trainer, FusedMixtureTrainer], ids=["eager", "fused"])
+def test_jarzynski_recovers_mode_weights(weights: list[float], means: list[list[float]], cls: type) -> None:
+    """Both paths (the general step and the fused mixture step). Tolerance 0.035: 3 standard errors of a weighted fraction, sqrt(p (1 - p) / ESS) with ESS ~ 0.6 N.
     The log Z estimate drifts slowly below the exact value without resampling (a finite-N effect:
     measured -0.07 at N = 3000 and -0.01 at N = 12000 after 400 Adam iterations), hence 0.1."""
-    model, m, true = _jarzynski_fit(weights, means, seed=0, iterations=400)
+    model, m, true = _jarzynski_fit(weights, means, seed=0, iterations=400, cls=cls)
     tol = 3 * math.sqrt(0.25 / (0.6 * 3000))
     assert np.all(np.abs(model.mode_masses() - true) < tol), (model.mode_masses(), true)
     assert np.all(np.abs(m.mode_weights - m.mode_weights_true) < tol), (m.mode_weights, m.mode_weights_true)
@@ -118,14 +120,17 @@ def test_jarzynski_recovers_mode_weights(weights: list[float], means: list[list[
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("fused", [False, True], ids=["eager", "fused"])
 @pytest.mark.parametrize("method", ["cd", "pcd", "jarzynski"])
-def test_cd_and_pcd_biases_on_separated_modes_jarzynski_converges(method: str) -> None:
-    """docs/algorithms.md §5 (the mode-weight experiment) in 2-D, shortened: 2000 walkers, 2000 iterations of
+def test_cd_and_pcd_biases_on_separated_modes_jarzynski_converges(method: str, fused: bool) -> None:
+    """Both paths (general and fused step). docs/algorithms.md §5 (the mode-weight experiment) in 2-D, shortened: 2000 walkers, 2000 iterations of
     the paper's settings, one method per test (each about a third of the time: within the time limit on
     a loaded 2-core machine). Reference (numpy port, d = 50) at iteration 2000: Jarzynski 0.252, PCD
     0.064, CD 0.471."""
     settings = ModeWeightSettings(iterations=2000, walkers=2000, data_size=4000, grid_resolution=48)
-    mass = run_mode_weight_method(method, 0, settings).first_mass
+    run = run_mode_weight_method(method, 0, settings, fused=fused)
+    mass = run.first_mass
+    assert np.isfinite(run.history["history_kl"][-1])  # exact diagnostics at the last iteration
     if method == "jarzynski":
         assert abs(mass[-1] - 0.25) < 0.03
     elif method == "pcd":

@@ -21,6 +21,7 @@ from ebm_explorer.core.devices import make_generator
 from ebm_explorer.core.landscapes.gmm import GaussianMixture
 from ebm_explorer.core.training.data import sample_mixture
 from ebm_explorer.core.training.diagnostics import GridDiagnostics
+from ebm_explorer.core.training.fused_mixture import FusedMixtureTrainer
 from ebm_explorer.core.training.jarzynski import cv2_threshold_to_ess
 from ebm_explorer.core.training.models import MixtureEnergy
 from ebm_explorer.core.run_settings import TrainSettings
@@ -44,6 +45,7 @@ class ModeWeightSettings:
     cd_reset: int = 4
     cv2_threshold: float = 0.2
     resampling: str = "systematic"
+    diagnostics_every: int = 10  # fused runs: exact grid diagnostics this often, and at the last iteration
     grid_resolution: int = 64  # exact for unit Gaussians already (midpoint rule, error ~ e^{-2 pi^2 / dx^2})
     box: tuple[float, float, float, float] = (-15.0, 11.0, -5.0, 5.0)
 
@@ -66,9 +68,13 @@ def run_mode_weight_method(
     method: str, seed: int, settings: ModeWeightSettings = ModeWeightSettings(),
     diagnostics: GridDiagnostics | None = None,
     should_stop: Callable[[], bool] | None = None,
+    fused: bool = True,
 ) -> ModeWeightRun:
     """One method, one seed: returns the per-iteration histories and the run time (``should_stop()``,
-    asked before every iteration, ends it early: the histories are then shorter)."""
+    asked before every iteration, ends it early: the histories are then shorter).
+
+    ``fused`` (default): the fused mixture step, exact grid diagnostics every ``diagnostics_every``
+    iterations of the settings and at the last one; else the general trainer, diagnostics every iteration."""
     target = mode_weight_target(settings)
     gen = make_generator(seed)
     data = sample_mixture(target, settings.data_size, gen, stratified=True)  # exactly 2500 from mode 1
@@ -91,8 +97,10 @@ def run_mode_weight_method(
         seed=seed,
     )
     diag = diagnostics or GridDiagnostics(target.box, target, settings.grid_resolution)
-    trainer = Trainer(model, data, cfg, diag, generator=gen, stratified_init=True,
-                      group_lr=(("means", settings.lr_means * factor), ("z", settings.lr_z * factor)))
+    cls = FusedMixtureTrainer if fused else Trainer
+    trainer = cls(model, data, cfg, diag, generator=gen, stratified_init=True,
+                  group_lr=(("means", settings.lr_means * factor), ("z", settings.lr_z * factor)),
+                  diagnostics_every=settings.diagnostics_every if fused else 1)
     arrays, seconds = trainer.run(settings.iterations, should_stop=should_stop)
     return ModeWeightRun(
         method=method,

@@ -19,6 +19,7 @@ from ebm_explorer.core.landscapes.base import Landscape
 from ebm_explorer.core.run_settings import TrainSettings
 from ebm_explorer.core.training.data import load_points, sample_landscape
 from ebm_explorer.core.training.diagnostics import GridDiagnostics
+from ebm_explorer.core.training.fused_mixture import FusedMixtureTrainer, fused_support
 from ebm_explorer.core.training.kmeans import kmeans_pp_means
 from ebm_explorer.core.training.models import MixtureEnergy, MLPModel, TrainableEnergy
 from ebm_explorer.core.training.trainer import Trainer
@@ -74,13 +75,14 @@ def initial_model(settings: TrainSettings, box: Box, device: torch.device, data:
 def build_trainer(settings: TrainSettings, target: Landscape | None, resolution: int = 128,
                   diagnostics_every: int = 1, data: torch.Tensor | None = None, box: Box | None = None,
                   device: torch.device | None = None,
-                  group_lr: tuple[tuple[str, float], ...] = ()) -> Trainer:
+                  group_lr: tuple[tuple[str, float], ...] = (), fused: bool = True) -> Trainer:
     """A :class:`Trainer` for ``settings`` learning ``target`` (or the data file's points).
 
     ``data``: points chosen by the caller (default :func:`training_data`); ``box``: the domain (default the
     target's, else around the data); ``device``: where to run (default ``settings.device``, which must be
     available); ``resolution`` / ``diagnostics_every``: the exact grid diagnostics; ``group_lr``:
-    per-group learning rates over the settings' ones.
+    per-group learning rates over the settings' ones; ``fused``: the fused mixture step
+    (:mod:`~ebm_explorer.core.training.fused_mixture`) where it supports the settings, else the general one.
     """
     settings = settings.validated()
     device = resolve_device(settings.device) if device is None else device
@@ -91,5 +93,6 @@ def build_trainer(settings: TrainSettings, target: Landscape | None, resolution:
     gen = make_generator(settings.seed, device)
     model = initial_model(settings, box, device, data)
     diagnostics = GridDiagnostics(box, target, resolution=resolution, device=device)
-    return Trainer(model, data, settings, diagnostics, generator=gen, group_lr=group_lr,
-                   diagnostics_every=diagnostics_every)
+    cls = FusedMixtureTrainer if fused and fused_support(model, settings) is None else Trainer
+    return cls(model, data, settings, diagnostics, generator=gen, group_lr=group_lr,
+               diagnostics_every=diagnostics_every)

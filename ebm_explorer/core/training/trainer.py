@@ -327,7 +327,8 @@ class Trainer:
         return self.last_metrics
 
     # --- pieces of an iteration --------------------------------------------------------------------
-    def _build_optimizer(self) -> torch.optim.Optimizer:
+    def _group_lrs(self) -> dict[str, float]:
+        """Learning rate of each parameter group (``lr``, means ``lr * means_lr_scale``, ``group_lr`` over both)."""
         cfg = self.config
         groups = self.model.param_groups()
         overrides = {"means": cfg.lr * cfg.means_lr_scale} if "means" in groups else {}
@@ -335,7 +336,13 @@ class Trainer:
         unknown = set(overrides) - set(groups)
         if unknown:
             raise UserInputError(f"unknown parameter group(s) {sorted(unknown)}: the model has {sorted(groups)}")
-        param_groups = [{"params": ps, "lr": overrides.get(name, cfg.lr), "name": name} for name, ps in groups.items()]
+        return {name: overrides.get(name, cfg.lr) for name in groups}
+
+    def _build_optimizer(self) -> torch.optim.Optimizer:
+        cfg = self.config
+        groups = self.model.param_groups()
+        lrs = self._group_lrs()
+        param_groups = [{"params": ps, "lr": lrs[name], "name": name} for name, ps in groups.items()]
         if cfg.optimizer == "sgd":
             return torch.optim.SGD(param_groups, lr=cfg.lr)
         return torch.optim.Adam(param_groups, lr=cfg.lr)
