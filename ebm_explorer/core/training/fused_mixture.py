@@ -120,19 +120,7 @@ class FusedMixtureTrainer(Trainer):
         h_n = 0 if held is None else held.state.position.shape[0]
         self._n, self._h, self._nd = n, h_n, n_data
         self._nw = n + h_n  # walker columns (training, then held-out)
-        length = self._nw + n_data
-        buf = torch.empty((4, length), dtype=dt, device=dev)
-        buf[2] = 1.0
-        buf[:2, :n] = self.walkers.T
-        if held is not None:
-            buf[:2, n:self._nw] = held.state.position.T
-        buf[:2, self._nw:] = self.data.T
-        buf[3] = buf[0] * buf[0] + buf[1] * buf[1]
-        self._buf = buf
-        self._v = torch.zeros(length, dtype=dt, device=dev)  # -w on walkers, 1/n on data
-        self._v[:n] = -1.0 / n  # CD / PCD: uniform walker weights (Jarzynski writes its own each iteration)
-        self._v[self._nw:] = 1.0 / n_data
-        self._noise = torch.empty((2, self._nw), dtype=torch.float32, device=dev)
+        self._make_buffer([self.walkers] + ([held.state.position] if held is not None else []))
         self._pops = [_Population(0, n, self.log_z_ref, self.generator, dev)]
         if held is not None:
             self._pops.append(_Population(n, self._nw, held.log_z_ref, held.generator, dev))
@@ -141,7 +129,7 @@ class FusedMixtureTrainer(Trainer):
         self._log_w[:n] = self.log_weights
         self._pops[0].ancestors = self.ancestors
         if cfg.method == "jarzynski":
-            self._pops[0].w, self._pops[0].ess = jz.weights_and_ess(self._log_w[:n])
+            self._weigh(self._pops[0])
         lrs = self._group_lrs()
         self._lr_a = lrs["means"]
         self._lr_s = lrs.get("widths", 0.0)
@@ -151,8 +139,29 @@ class FusedMixtureTrainer(Trainer):
         self._noise_scale = math.sqrt(2.0 * cfg.step_size)
         self._fused = True  # False once a non-finite walker handed the run to the general step
         self._coef_version = -1
-        self._eval(length, length)
+        self._eval(self._buf.shape[1], self._buf.shape[1])
         self._sync_state()
+
+    def _make_buffer(self, walkers: list[torch.Tensor]) -> None:
+        """The ``(4, L)`` rows ``(x, y, 1, |x|^2)`` of the walker blocks then the data; ``v``; the noise."""
+        n, nw, nd = self._n, self._nw, self._nd
+        buf = torch.empty((4, nw + nd), dtype=self.dtype, device=self.device)
+        buf[2] = 1.0
+        lo = 0
+        for block in walkers:
+            buf[:2, lo:lo + block.shape[0]] = block.T
+            lo += block.shape[0]
+        buf[:2, nw:] = self.data.T
+        self._buf = buf
+        self._square_norms(0, nw + nd)
+        self._v = torch.zeros(nw + nd, dtype=self.dtype, device=self.device)  # -w on walkers, 1/n on data
+        self._v[:n] = -1.0 / n  # CD / PCD: uniform walker weights (Jarzynski writes its own each iteration)
+        self._v[nw:] = 1.0 / nd
+        self._noise = torch.empty((2, nw), dtype=torch.float32, device=self.device)
+
+    def _square_norms(self, lo: int, hi: int) -> None:
+        x = self._buf[:2, lo:hi]
+        torch.addcmul(x[0] * x[0], x[1], x[1], out=self._buf[3, lo:hi])
 
     def _coefficients(self) -> None:
         """From the model's current parameters: ``C (M, 4)`` with logits ``C @ [x, y, 1, |x|^2]``,
@@ -162,6 +171,7 @@ class FusedMixtureTrainer(Trainer):
         iv = torch.exp(-2.0 * m.log_widths.detach())
         self._c = torch.stack([iv * a[:, 0], iv * a[:, 1], -0.5 * iv * (a * a).sum(1) - z, -0.5 * iv], dim=1)
         self._k = torch.cat([(iv[:, None] * a).T, iv[None]], dim=0)
+        self._dc = self._c[0] - self._c[-1]
         self._iv = iv
         self._coef_version = self._version
 
@@ -170,14 +180,16 @@ class FusedMixtureTrainer(Trainer):
         energies ``E`` of columns ``[0, energies)``; the others' come from :meth:`_energies` on demand."""
         if self._coef_version != self._version:
             self._coefficients()
-        logits = torch.mm(self._c, self._buf[:, :upto])  # (M, L)
-        if logits.shape[0] == 2:  # two components: r_1 = sigmoid(l_1 - l_2), one transcendental per column
-            r = torch.empty_like(logits)
-            torch.sigmoid(logits[0] - logits[1], out=r[0])
+        if self._c.shape[0] == 2:  # two components: r_1 = sigmoid(l_1 - l_2), one product and one
+            # transcendental per column; the logits themselves only where energies are asked for
+            d = torch.mv(self._buf[:, :upto].T, self._dc)
+            r = torch.empty((2, upto), dtype=d.dtype, device=d.device)
+            torch.sigmoid(d, out=r[0])
             torch.sub(1.0, r[0], out=r[1])
             self._r = r
-            self._lse_parts = (logits, r)
+            self._lse_parts = (d, r)
         else:
+            logits = torch.mm(self._c, self._buf[:, :upto])  # (M, L)
             mx = logits.amax(0)
             logits.sub_(mx).exp_()
             s = logits.sum(0)
@@ -191,10 +203,10 @@ class FusedMixtureTrainer(Trainer):
     def _log_normaliser(self, lo: int, hi: int) -> torch.Tensor:
         """``log sum_j e^{l_j}`` of columns ``[lo, hi)`` of the last evaluation (``-U`` there)."""
         a, b = self._lse_parts
-        if a.ndim == 2:  # two components: lse = l_k - log r_k for the larger responsibility (r_k >= 1/2)
-            l, r = a[:, lo:hi], b[:, lo:hi]
-            first = r[0] >= 0.5
-            return torch.where(first, l[0], l[1]).sub_(torch.log(torch.where(first, r[0], r[1])))
+        if b is self._r:  # two components: lse = l_2 + max(d, 0) - log max(r_1, r_2), with d = l_1 - l_2
+            l2 = torch.mv(self._buf[:, lo:hi].T, self._c[1])
+            r = b[:, lo:hi]
+            return l2.add_(a[lo:hi].clamp(min=0.0)).sub_(torch.log(torch.maximum(r[0], r[1])))
         return torch.log(a[lo:hi]).add_(b[lo:hi])
 
     def _energies(self) -> torch.Tensor:
@@ -220,7 +232,7 @@ class FusedMixtureTrainer(Trainer):
         v = self._v
         if self.config.method == "jarzynski":
             torch.neg(self._pops[0].w, out=v[:self._n])
-        s = torch.mm(self._r * v, self._buf.T)  # (M, 4): sums of v r (x, y, 1, |x|^2)
+        self._s = s = torch.mm(self._r * v, self._buf.T)  # (M, 4): sums of v r (x, y, 1, |x|^2)
         m: MixtureEnergy = self.model  # type: ignore[assignment]
         a, iv = m.means.detach(), self._iv
         sx, s1 = s[:, :2], s[:, 2]
@@ -250,9 +262,8 @@ class FusedMixtureTrainer(Trainer):
         """ULA step of walker columns ``[0, cols)`` with the current ``G``; returns the displacement."""
         delta = torch.mul(self._g[:, :cols], -self._h_step).add_(self._draw_noise()[:, :cols],
                                                                  alpha=self._noise_scale)
-        x = self._buf[:2, :cols]
-        x.add_(delta)
-        torch.addcmul(x[0] * x[0], x[1], x[1], out=self._buf[3, :cols])
+        self._buf[:2, :cols].add_(delta)
+        self._square_norms(0, cols)
         return delta
 
     def _iterate(self) -> tuple[bool, list[torch.Tensor]]:
@@ -276,13 +287,7 @@ class FusedMixtureTrainer(Trainer):
             self._log_w.add_(old.sub_(new))
             for p in self._pops:
                 ess_before = p.ess
-                lw = self._log_w[p.lo:p.hi]
-                mx = lw.max()
-                e = torch.exp(lw - mx)
-                total = e.sum()
-                p.log_mean = torch.log(total).add_(mx - math.log(p.n))
-                p.w = e.div_(total)
-                p.ess = 1.0 / (p.n * float(torch.dot(p.w, p.w)))
+                self._weigh(p)
                 if ess_before < self.config.resample_threshold:
                     self._resample_population(p)
                     resampled = resampled or p is self._pops[0]
@@ -302,6 +307,16 @@ class FusedMixtureTrainer(Trainer):
         self._apply(grads)
         self.iteration += 1
         return grads
+
+    def _weigh(self, p: _Population) -> None:
+        """Normalised weights, log mean weight and ESS / N of population ``p`` (one exp per walker)."""
+        lw = self._log_w[p.lo:p.hi]
+        mx = lw.max()
+        e = torch.exp(lw - mx)
+        total = e.sum()
+        p.log_mean = torch.log(total).add_(mx - math.log(p.n))
+        p.w = e.div_(total)
+        p.ess = 1.0 / (p.n * float(torch.dot(p.w, p.w)))
 
     def _resample_population(self, p: _Population) -> None:
         lw = self._log_w[p.lo:p.hi]
@@ -326,7 +341,7 @@ class FusedMixtureTrainer(Trainer):
         """Walkers and the gradient are finite (one reduction, one host sync)."""
         # a NaN/inf position gives a NaN/inf gradient G; parameters made infinite by a huge step show
         # up as NaN gradients one iteration later, and _hand_over then raises
-        probe = self._g.sum() + torch.cat([g.reshape(-1) for g in grads]).sum()
+        probe = self._g.sum() + self._s.sum()  # the gradients are closed forms of S = sum v r (x, y, 1, |x|^2)
         return bool(torch.isfinite(probe))
 
     def _fused_step(self, sync: bool = True) -> bool:
@@ -423,27 +438,16 @@ class FusedMixtureTrainer(Trainer):
         n = self._n
         self._h = 0
         self._nw = n
-        length = n + self._nd
-        buf = torch.empty((4, length), dtype=self.dtype, device=self.device)
-        buf[2] = 1.0
-        buf[:2, :n] = self.walkers.T
-        buf[:2, n:] = self.data.T
-        buf[3] = buf[0] * buf[0] + buf[1] * buf[1]
-        self._buf = buf
-        self._v = torch.zeros(length, dtype=self.dtype, device=self.device)
-        self._v[:n] = -1.0 / n
-        self._v[n:] = 1.0 / self._nd
-        self._noise = torch.empty((2, n), dtype=torch.float32, device=self.device)
+        self._make_buffer([self.walkers])
         pop = _Population(0, n, self.log_z_ref, self.generator, self.device)
         pop.ancestors, pop.resample_count = self.ancestors, self.resample_count
         self._log_w = self.log_weights.clone()
-        if self.config.method == "jarzynski":
-            pop.w, pop.ess = jz.weights_and_ess(self._log_w)
-            pop.log_mean = jz.log_mean_weight(self._log_w)
         self._pops = [pop]
+        if self.config.method == "jarzynski" and bool(torch.isfinite(self._log_w).any()):
+            self._weigh(pop)
         self._fused = bool(torch.isfinite(self._log_w).all()) or self.config.method != "jarzynski"
         self._coef_version = -1
-        self._eval(length, length)
+        self._eval(self._buf.shape[1], self._buf.shape[1])
         self._sync_state()
 
 
