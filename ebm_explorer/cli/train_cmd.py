@@ -210,9 +210,9 @@ def run(args: argparse.Namespace) -> int:
     if args.method == "jarzynski":
         print(f"  log Z: exact {m.log_z_exact:.4f}; estimate {m.log_z_est:.4f} ± {m.log_z_se:.4f} (training walkers, "
               f"biased low by the feedback); ESS/N {m.ess_fraction:.3f}, {m.resample_count} resampling(s)")
-        if trainer.held_out is not None:
+        if trainer.cross_fit_resamplings is not None:
             print(f"  log Z: cross-fitted estimate {m.log_z_est_xfit:.4f} ± {m.log_z_se_xfit:.4f} (held-out walkers); "
-                  f"ESS/N {m.ess_fraction_xfit:.3f}, {trainer.held_out.resample_count} resampling(s)")
+                  f"ESS/N {m.ess_fraction_xfit:.3f}, {trainer.cross_fit_resamplings} resampling(s)")
     if m.nonfinite_walkers:
         print(f"  warning: {m.nonfinite_walkers} walker(s) became NaN/inf and were dropped from the estimates")
     print(f"wrote {printable(out)}")

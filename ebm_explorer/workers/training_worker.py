@@ -75,17 +75,23 @@ class TrainingWorker(LandscapeWorker):
         self._sent_iteration = -1
 
     def advance(self, n: int) -> None:
+        """``n`` iterations in one call of the trainer (the fused mixture step computes the metrics of
+        the last one only), recording each in the recent trajectory."""
+        tr = self.trainer
         limit = int(self.settings.iterations)
-        for _ in range(n):
-            if limit and self.trainer.iteration >= limit:
-                self.finish()
-                return
-            tr = self.trainer
-            keep = self.recent.w
-            before = tr.walkers[:keep].clone()
-            tr.step()
-            moved = (tr.walkers[:keep] != before).any(dim=1)
+        if limit and tr.iteration >= limit:
+            self.finish()
+            return
+        todo = min(n, limit - tr.iteration) if limit else n
+        keep = self.recent.w
+        before = [tr.walkers[:keep].clone()]
+
+        def record() -> None:
+            moved = (tr.walkers[:keep] != before[0]).any(dim=1)
             self.recent.add(tr.iteration, tr.walkers, tr.state.energy, moved, tr.log_weights)
+            before[0] = tr.walkers[:keep].clone()
+
+        tr.advance(todo, each=record)
 
     def state_dict(self) -> dict[str, Any]:
         """The trainer's :meth:`~ebm_explorer.core.training.Trainer.state_dict`."""

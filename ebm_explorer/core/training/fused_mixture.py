@@ -400,21 +400,28 @@ class FusedMixtureTrainer(Trainer):
             fn(self)
         return self.last_metrics
 
-    def advance(self, iterations: int) -> None:
-        """``iterations`` iterations without per-iteration metrics; ``last_metrics`` then describes the last."""
+    def advance(self, iterations: int, each: Callable[[], None] | None = None) -> None:
+        """As :meth:`Trainer.advance`: fused iterations, full metrics for the last one only (and for
+        every one when ``on_step_end`` callbacks are registered)."""
         for k in range(iterations):
-            if not self._fused:
-                super().step()
-                continue
-            resampled = self._fused_step()
-            if k == iterations - 1 and self._fused:
-                self._finish_step(resampled)
+            if not self._fused or self.callbacks["on_step_end"]:
+                self.step()
+            else:
+                resampled = self._fused_step(sync=each is not None or k == iterations - 1)
+                if k == iterations - 1 and self._fused:
+                    self._finish_step(resampled)
+                elif not self._fused:  # handed over during this iteration: its metrics as the general step's
+                    self._finish_step(resampled)
+            if each is not None:
+                each()
 
     def run(self, iterations: int,
             should_stop: Callable[[], bool] | None = None) -> tuple[dict[str, np.ndarray], float]:
         """As :meth:`Trainer.run`, with the exact grid diagnostics and the genealogy standard error every
         ``diagnostics_every`` iterations and at the last one (NaN between); every other column every
         iteration."""
+        if self.callbacks["on_step_end"]:  # watchers want every iteration's metrics: the general loop
+            return super().run(iterations, should_stop)
         rec = _Recorder(self)
         start = time.perf_counter()
         for k in range(iterations):
@@ -429,7 +436,16 @@ class FusedMixtureTrainer(Trainer):
             rec.add(resampled, exact)
         if self._fused:
             self._sync_state()
-        return rec.arrays(), time.perf_counter() - start
+        arrays, rows = rec.arrays()
+        if rows:
+            self.last_metrics = rows[-1]
+        return arrays, time.perf_counter() - start
+
+    @property
+    def cross_fit_resamplings(self) -> int | None:
+        if not self._fused:
+            return super().cross_fit_resamplings
+        return self._pops[1].resample_count if len(self._pops) > 1 else None
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """As :meth:`Trainer.load_state_dict` (the held-out walkers are dropped there too)."""
@@ -490,7 +506,8 @@ class _Recorder:
         if metrics is not None:
             self.eager.append(metrics)
 
-    def arrays(self) -> dict[str, np.ndarray]:
+    def arrays(self) -> tuple[dict[str, np.ndarray], list[TrainMetrics]]:
+        """The ``history_*`` arrays and the per-iteration metrics they come from."""
         t = self.t
         hist = TrainHistory()
         d = t.diagnostics
@@ -541,4 +558,4 @@ class _Recorder:
                 ess_fraction_xfit=pops[1][2] if xfit else nan,
             ))
         hist.rows.extend(self.eager)
-        return hist.arrays()
+        return hist.arrays(), hist.rows

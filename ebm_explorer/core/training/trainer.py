@@ -239,6 +239,11 @@ class Trainer:
         self.held_out = None
         self.iteration = int(state["iteration"])
 
+    @property
+    def cross_fit_resamplings(self) -> int | None:
+        """Resamplings of the held-out (cross-fit) walkers; None without them."""
+        return None if self.held_out is None else self.held_out.resample_count
+
     def log_z_estimate(self) -> float:
         """``log Z_{k_r} + log mean e^A`` (Jarzynski only; NaN otherwise)."""
         if self.config.method != "jarzynski":
@@ -259,6 +264,15 @@ class Trainer:
                 break
             self.step()
         return history.arrays(), time.perf_counter() - start
+
+    def advance(self, iterations: int, each: Callable[[], None] | None = None) -> None:
+        """``iterations`` iterations, calling ``each()`` after every one; ``last_metrics`` then describes
+        the last. Here every iteration computes its metrics; the fused mixture trainer computes only the
+        last one's (a live view needs no more)."""
+        for _ in range(iterations):
+            self.step()
+            if each is not None:
+                each()
 
     def step(self) -> TrainMetrics:
         """One training iteration; returns (and passes to the callbacks) its metrics."""
