@@ -54,6 +54,7 @@ RANGES: dict[str, tuple[float, float]] = {
     "swap_every": (1, 100_000_000),
     "levels": (1, 100_000),
     "moves": (1, 1_000),
+    "levels_per_s": (0.0, 1_000.0),
     "islands": (1, 1_024),
     "threads": (1, 1_024),
 }

@@ -1,5 +1,6 @@
-"""The settings of one run, defined once: :class:`SampleSettings` (a sampler run) and
-:class:`TrainSettings` (a training run), frozen, with the one set of defaults the whole app uses.
+"""The settings of one run, defined once: :class:`SampleSettings` (a sampler run), :class:`TrainSettings`
+(a training run) and :class:`TemperedSettings` (parallel tempering or annealed SMC), frozen, with the one
+set of defaults the whole app uses.
 
 Scene files, the settings panels, the worker threads, the headless runner and the CLI all pass these
 values unchanged (no second settings class with other names or defaults). :func:`settings_from_mapping`
@@ -27,9 +28,13 @@ __all__ = [
     "RUN_KINDS",
     "SampleSettings",
     "TrainSettings",
+    "TemperedSettings",
+    "TEMPERED_ALGORITHMS",
     "RunSettings",
     "RunSpec",
     "choices",
+    "field_choices",
+    "settings_class",
     "settings_from_mapping",
     "settings_to_mapping",
 ]
@@ -38,7 +43,9 @@ __all__ = [
 METHODS = ("cd", "pcd", "jarzynski", "sm", "dsm")
 KERNELS = ("ula", "mala", "hmc")
 OPTIMIZERS = ("sgd", "adam")
-RUN_KINDS = ("sample", "train")
+RUN_KINDS = ("sample", "train", "tempered")
+#: tempered runs: parallel tempering (replica exchange) or annealed importance sampling / SMC
+TEMPERED_ALGORITHMS = ("pt", "smc")
 
 
 class _Kernel:
@@ -140,7 +147,92 @@ class TrainSettings(_Kernel):
         return self
 
 
-RunSettings = SampleSettings | TrainSettings
+@dataclass(frozen=True)
+class TemperedSettings(_Kernel):
+    """A run that crosses barriers (``core.tempering``): parallel tempering or annealed SMC.
+
+    Shared: the kernel inside each replica / level (MH, MALA or HMC: ULA would bias the swaps and the
+    weights), its step size, walkers, their start (``start``: also SMC's exact start density), seed,
+    device. PT: ``replicas`` on a geometric ladder from beta 1 to ``beta_min``, swaps every
+    ``swap_every`` steps (``swap_scheme``). SMC: ``levels`` equal levels (0: adaptive, keeping the
+    conditional ESS / N at ``target_ess``), ``moves`` kernel steps per level, resampling of an island
+    below ``resample_threshold``, ``islands`` for the standard error of log Z. ``levels_per_s`` paces the
+    SMC animation in the app (0: as fast as possible; headless runs ignore it).
+    """
+
+    algorithm: str = "pt"  # pt | smc
+    kernel: str = "mala"  # mh | mala | hmc
+    step_size: float = 0.3  # MH: proposal std; MALA: h; HMC: leapfrog eps (PT: at beta = 1, scaled per replica)
+    leapfrog_steps: int = 10  # HMC only
+    walkers: int = 1000
+    start: str = "uniform"  # gaussian | uniform
+    seed: int = 0
+    device: str = "cpu"
+    dtype: str = "float32"
+    steps_per_frame: int = 1
+    replicas: int = 6
+    beta_min: float = 0.1
+    swap_every: int = 1
+    swap_scheme: str = "even-odd"  # even-odd | random
+    levels: int = 0  # 0: adaptive
+    target_ess: float = 0.95
+    moves: int = 5
+    resample_threshold: float = 0.5
+    resample_scheme: str = "systematic"
+    islands: int = 16
+    levels_per_s: float = 4.0
+
+    #: choices of this kind only (``kernel`` allows MH but not ULA here)
+    FIELD_CHOICES = {"kernel": ("mh", "mala", "hmc"), "algorithm": TEMPERED_ALGORITHMS,
+                     "start": ("gaussian", "uniform"), "swap_scheme": ("even-odd", "random")}
+
+    @property
+    def kind(self) -> str:
+        return "tempered"
+
+    def restart_key(self) -> tuple[Any, ...]:
+        """Every field but the pace (``steps_per_frame``, ``levels_per_s``): any other change restarts."""
+        return tuple(getattr(self, f.name) for f in fields(self) if f.name not in ("steps_per_frame", "levels_per_s"))
+
+    def validated(self) -> "TemperedSettings":
+        """Self, after checking every field and the configuration the core will run."""
+        _check_fields(self)
+        if self.algorithm == "pt":
+            self.pt_config().validated()
+        else:
+            self.smc_config().validated(int(self.walkers))
+        return self
+
+    def betas(self) -> tuple[float, ...]:
+        """The PT ladder: geometric from 1 to ``beta_min`` over ``replicas`` betas."""
+        from ebm_explorer.core.tempering import geometric_ladder
+
+        return tuple(float(b) for b in geometric_ladder(int(self.replicas), float(self.beta_min)))
+
+    def pt_config(self) -> Any:
+        """The core's ``PTConfig`` of these settings."""
+        from ebm_explorer.core.tempering import PTConfig
+
+        return PTConfig(self.betas(), kernel=self.kernel, params=self.kernel_params(), swap_every=int(self.swap_every),
+                        swap_scheme=self.swap_scheme)
+
+    def smc_config(self) -> Any:
+        """The core's ``SMCConfig`` of these settings."""
+        from ebm_explorer.core.tempering import SMCConfig
+
+        return SMCConfig(kernel=self.kernel, params=self.kernel_params(), moves=int(self.moves),
+                         levels=int(self.levels) or None, target_ess=float(self.target_ess),
+                         resample_threshold=float(self.resample_threshold), resampling=self.resample_scheme,
+                         start=self.start, islands=int(self.islands))
+
+
+RunSettings = SampleSettings | TrainSettings | TemperedSettings
+_CLASSES = {"sample": SampleSettings, "train": TrainSettings, "tempered": TemperedSettings}
+
+
+def settings_class(kind: str) -> type:
+    """The settings type of a run kind (``sample``, ``train``, ``tempered``)."""
+    return _CLASSES[kind]
 
 
 @dataclass(frozen=True)
@@ -149,19 +241,21 @@ class RunSpec:
 
     kind: str = "sample"
     label: str = ""
-    settings: SampleSettings | TrainSettings = field(default_factory=SampleSettings)
+    settings: SampleSettings | TrainSettings | TemperedSettings = field(default_factory=SampleSettings)
 
     def __post_init__(self) -> None:
         if self.kind not in RUN_KINDS:
-            raise UserInputError(f"run kind must be sample or train, got {self.kind!r}")
+            raise UserInputError(f"run kind must be one of {', '.join(RUN_KINDS)}, got {self.kind!r}")
         if self.settings.kind != self.kind:
-            raise TypeError(f"a {self.kind} run needs {'SampleSettings' if self.kind == 'sample' else 'TrainSettings'}")
+            raise TypeError(f"a {self.kind} run needs {settings_class(self.kind).__name__}")
 
     @property
     def display_label(self) -> str:
         if self.label:
             return self.label
         s = self.settings
+        if isinstance(s, TemperedSettings):
+            return f"{s.algorithm.upper()} ({s.kernel})"
         return s.sampler.upper() if isinstance(s, SampleSettings) else f"{s.method} ({s.kernel})"
 
 
@@ -189,10 +283,17 @@ def choices() -> dict[str, tuple[str, ...]]:
     }
 
 
+def field_choices(cls: type) -> dict[str, tuple[str, ...]]:
+    """:func:`choices` with the string settings that ``cls`` restricts its own way (a tempered run's kernel)."""
+    return {**choices(), **getattr(cls, "FIELD_CHOICES", {})}
+
+
 #: settings that must be > 0 / >= 0 (shared with the scene's own tables, whose names do not clash)
 POSITIVE = {"step_size", "walkers", "leapfrog_steps", "steps_per_frame", "components", "cd_steps", "cd_reset",
-            "lr", "data_size", "hidden", "noise_std"}
-NONNEGATIVE = {"resample_threshold", "seed", "means_lr_scale", "iterations"}
+            "lr", "data_size", "hidden", "noise_std", "replicas", "swap_every", "moves", "islands"}
+NONNEGATIVE = {"resample_threshold", "seed", "means_lr_scale", "iterations", "levels", "levels_per_s"}
+#: settings that are fractions strictly between 0 and 1
+OPEN_FRACTIONS = {"beta_min", "target_ess"}
 
 
 def convert_value(where: str, name: str, value: Any, default: Any,
@@ -243,10 +344,12 @@ def convert_value(where: str, name: str, value: Any, default: Any,
         raise UserInputError(f"{where}{name} must be >= 0, got {value!r}")
     if name == "resample_threshold" and out > 1:
         raise UserInputError(f"{where}resample_threshold is on ESS/N and must be in [0, 1], got {value!r}")
+    if name in OPEN_FRACTIONS and not 0 < out < 1:
+        raise UserInputError(f"{where}{name} must be in (0, 1), got {value!r}")
     if name == "seed":
         return check_seed(out, where)
-    if name == "iterations" and out == 0:
-        return 0  # until paused
+    if name in ("iterations", "levels") and out == 0:
+        return 0  # iterations: until paused; levels: adaptive
     if name in RANGES:
         return check_setting(name, out, where)
     return out
@@ -259,6 +362,9 @@ def settings_from_mapping(cls: type, table: Any, where: str = "", warnings: list
     if not isinstance(table, Mapping):
         raise UserInputError(f"{where.rstrip('.') or 'settings'} must be a table, got {table!r}")
     default = cls()
+    if convert is convert_value and getattr(cls, "FIELD_CHOICES", None):
+        allowed = field_choices(cls)
+        convert = lambda w, n, v, d: convert_value(w, n, v, d, allowed)  # noqa: E731
     known = {f.name for f in fields(cls)}
     for key in table:
         if key not in known:
@@ -277,7 +383,7 @@ def settings_to_mapping(value: Any) -> dict[str, Any]:
 def _check_fields(value: Any) -> None:
     """Run every field of ``value`` through :func:`convert_value` (types, choices, ranges)."""
     default = type(value)()
-    allowed = choices()
+    allowed = field_choices(type(value))
     for f in fields(value):
         try:
             convert_value("", f.name, getattr(value, f.name), getattr(default, f.name), allowed)

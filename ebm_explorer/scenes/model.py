@@ -22,8 +22,9 @@ from ebm_explorer.core.run_settings import (
     RunSpec,
     SampleSettings,
     TrainSettings,
-    choices,
     convert_value,
+    field_choices,
+    settings_class,
     settings_from_mapping,
     settings_to_mapping,
 )
@@ -101,13 +102,19 @@ _SCENE_NONNEGATIVE = NONNEGATIVE | {"mode"}
 
 def _convert(where: str, name: str, value: Any, default: Any) -> Any:
     """``value`` checked against the type of ``default`` (the run settings' rules plus the scene's own)."""
-    return convert_value(where, name, value, default, {**choices(), **_SCENE_CHOICES}, _SCENE_POSITIVE,
+    return convert_value(where, name, value, default, {**field_choices(Scene), **_SCENE_CHOICES}, _SCENE_POSITIVE,
                          _SCENE_NONNEGATIVE)
 
 
 def _build(cls: type, table: Any, where: str, warnings: list[str]) -> Any:
-    """An instance of dataclass ``cls`` from ``table``: missing keys take defaults, unknown keys warn."""
-    return settings_from_mapping(cls, table, where, warnings, convert=_convert)
+    """An instance of dataclass ``cls`` from ``table``: missing keys take defaults, unknown keys warn;
+    values are checked by the run settings' rules (``cls``'s own choices) plus the scene's own."""
+    allowed = {**field_choices(cls), **_SCENE_CHOICES}
+
+    def convert(where: str, name: str, value: Any, default: Any) -> Any:
+        return convert_value(where, name, value, default, allowed, _SCENE_POSITIVE, _SCENE_NONNEGATIVE)
+
+    return settings_from_mapping(cls, table, where, warnings, convert=convert)
 
 
 def _run_from_dict(table: Any, index: int, warnings: list[str]) -> RunSpec:
@@ -116,11 +123,11 @@ def _run_from_dict(table: Any, index: int, warnings: list[str]) -> RunSpec:
         raise UserInputError(f"runs[{index}] must be a table, got {table!r}")
     kind = table.get("kind", "sample")
     if not isinstance(kind, str) or kind not in RUN_KINDS:
-        raise UserInputError(f"{where}kind must be sample or train, got {kind!r}")
+        raise UserInputError(f"{where}kind must be one of {', '.join(RUN_KINDS)}, got {kind!r}")
     label = table.get("label", "")
     if not isinstance(label, str):
         raise UserInputError(f"{where}label must be a string, got {label!r}")
-    cls = SampleSettings if kind == "sample" else TrainSettings
+    cls = settings_class(kind)
     settings = _build(cls, {k: v for k, v in table.items() if k not in ("kind", "label")}, where, warnings)
     return RunSpec(kind=kind, label=label, settings=settings)
 

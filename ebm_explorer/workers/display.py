@@ -20,11 +20,13 @@ DISPLAY_BINS = 128
 CONTOUR_LEVELS = 7
 
 
-def walker_histogram(positions: torch.Tensor, box: Box, bins: int = DISPLAY_BINS) -> np.ndarray:
+def walker_histogram(positions: torch.Tensor, box: Box, bins: int = DISPLAY_BINS,
+                     weights: torch.Tensor | None = None) -> np.ndarray:
     """Density of the walkers over ``box`` on a ``bins x bins`` grid ``[iy, ix]`` (float32, on host).
 
     One ``bincount`` on the walkers' device, then one small copy: cheap for millions of walkers.
-    Normalised by the total walker count, so it integrates to the fraction inside the box.
+    Normalised by the total walker count (or the total ``weights``: weighted walkers, SMC), so it
+    integrates to the fraction inside the box.
     """
     pos = positions.detach()
     n = pos.shape[0]
@@ -32,9 +34,15 @@ def walker_histogram(positions: torch.Tensor, box: Box, bins: int = DISPLAY_BINS
     fy = (pos[:, 1] - box.ymin) / box.height * bins
     inside = (fx >= 0) & (fx < bins) & (fy >= 0) & (fy < bins)  # NaN compares False: dropped
     idx = fy[inside].long() * bins + fx[inside].long()
-    counts = torch.bincount(idx, minlength=bins * bins).to(torch.float64)
     cell = (box.width / bins) * (box.height / bins)
-    dens = (counts / (max(n, 1) * cell)).reshape(bins, bins)
+    if weights is None:
+        counts = torch.bincount(idx, minlength=bins * bins).to(torch.float64)
+        total = float(max(n, 1))
+    else:
+        w = weights.detach().to(device=pos.device, dtype=torch.float64)
+        counts = torch.bincount(idx, weights=w[inside], minlength=bins * bins)
+        total = float(w.sum()) or 1.0
+    dens = (counts / (total * cell)).reshape(bins, bins)
     return dens.cpu().numpy().astype(np.float32)
 
 
