@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import replace
 import sys
 import time
 
@@ -23,13 +24,12 @@ from ebm_explorer.core.errors import UserInputError
 from ebm_explorer.core.mcmc_diagnostics import ess_bulk, split_rhat
 from ebm_explorer.core.metrics import walker_metrics
 from ebm_explorer.core.reference import GridReference, compute_reference
+from ebm_explorer.core.run_settings import TemperedSettings
 from ebm_explorer.core.samplers import SamplerParams, initial_positions
 from ebm_explorer.core.tempering import (
     START_KINDS,
     SWAP_SCHEMES,
     TEMPERED_KERNELS,
-    PTConfig,
-    SMCConfig,
     StartDistribution,
     exact_path_log_z,
     geometric_ladder,
@@ -104,6 +104,16 @@ def run_tempered(args: argparse.Namespace, land, init: tuple[str, tuple[float, f
     return _run_smc(args, land, ref, params, gen, device, out, meta)
 
 
+def tempered_settings(args: argparse.Namespace) -> TemperedSettings:
+    """The run's settings as the app's one type (what a scene's tempered run or the Tempering tab holds)."""
+    return TemperedSettings(
+        algorithm=args.sampler, kernel=args.kernel, step_size=args.step_size, leapfrog_steps=args.leapfrog,
+        walkers=args.walkers, start=args.start, seed=args.seed, device=args.device, replicas=args.replicas,
+        beta_min=args.beta_min, swap_every=args.swap_every, swap_scheme=args.swap_scheme, levels=args.levels or 0,
+        target_ess=0.95 if args.target_ess is None else args.target_ess, moves=args.moves,
+        resample_threshold=args.resample_threshold, resample_scheme=args.resampling, islands=args.islands)
+
+
 def _spec_or_name(land) -> object:
     try:
         return land.spec()
@@ -113,8 +123,7 @@ def _spec_or_name(land) -> object:
 
 def _run_pt(args, land, ref: GridReference, params, gen, device, init, out, meta) -> int:
     betas = np.asarray(args.betas, dtype=np.float64) if args.betas else geometric_ladder(args.replicas, args.beta_min)
-    cfg = PTConfig(tuple(betas), kernel=args.kernel, params=params, swap_every=args.swap_every,
-                   swap_scheme=args.swap_scheme)
+    cfg = replace(tempered_settings(args).pt_config(), betas=tuple(betas))  # an edited ladder replaces the geometric one
     n, r = args.walkers, len(betas)
     if args.record_every is not None and (args.steps // args.record_every + 1) * n > 5e8:
         raise UserInputError("trajectory would hold more than 5e8 points: raise --record-every or lower --walkers")
@@ -171,10 +180,7 @@ def _run_pt(args, land, ref: GridReference, params, gen, device, init, out, meta
 
 
 def _run_smc(args, land, ref: GridReference, params, gen, device, out, meta) -> int:
-    cfg = SMCConfig(kernel=args.kernel, params=params, moves=args.moves, levels=args.levels,
-                    target_ess=0.95 if args.target_ess is None else args.target_ess,
-                    resample_threshold=args.resample_threshold, resampling=args.resampling, start=args.start,
-                    islands=args.islands)
+    cfg = tempered_settings(args).smc_config()
     t0 = time.perf_counter()
     with stop_on_signals() as stop:  # Ctrl-C / SIGTERM: stop before the next level and save what we have
         res = run_smc(land, land.box, args.walkers, cfg, gen, device=device, should_stop=stop)

@@ -37,7 +37,7 @@ from ebm_explorer.export.recorder import Recorder
 from ebm_explorer.export.streaming import CancelToken, ProgressFn, check_cancel
 from ebm_explorer.export.trajectories import TrajectoryData, export_trajectories
 from ebm_explorer.scenes.io import scene_to_toml
-from ebm_explorer.core.run_settings import RunSpec, SampleSettings, TrainSettings
+from ebm_explorer.core.run_settings import RunSpec, SampleSettings, TemperedSettings, TrainSettings
 from ebm_explorer.scenes.model import Scene
 from ebm_explorer.scenes.science import mode_weight_curve, ula_ellipses
 
@@ -69,6 +69,8 @@ def check_scene_resources(scene: Scene, steps: int | None = None) -> None:
         if isinstance(s, TrainSettings):
             check_int("iterations", (s.iterations or scene.steps) if steps is None else steps, where)
             n, dtype = s.walkers + s.data_size, DTYPES[s.dtype]
+        elif isinstance(s, TemperedSettings):
+            n, dtype = s.walkers * (s.replicas if s.algorithm == "pt" else 1), DTYPES[s.dtype]
         else:
             n, dtype = s.walkers, DTYPES[s.dtype]
         device, _notice = device_with_fallback(s.device)
@@ -287,6 +289,10 @@ def run_scene(
             break
         if run.kind == "sample":
             out = _run_sample(scene, run, steps, record_every, max_walkers, refs, cancel, stop)
+        elif run.kind == "tempered":
+            from ebm_explorer.scenes.tempered_run import run_tempered  # it builds on this module's records
+
+            out = run_tempered(scene, run, steps, record_every, max_walkers, refs, cancel, stop)
         else:
             out = _run_train(scene, run, steps, record_every, max_walkers, refs, cancel, stop)
         outputs.append(out)

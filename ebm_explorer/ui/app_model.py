@@ -1,6 +1,6 @@
 """The application model: what the app shows and runs, in one object that views observe through signals.
 
-It holds the mode (sample / train), compare mode, the display options, the current scene and whether it
+It holds the mode (sample / train / tempered), compare mode, the display options, the current scene and whether it
 has unsaved edits, the current landscape, the run specifications and the threads that serve them.
 Widgets and controllers call its setters; each change is announced by a signal, and the views follow
 it (none of them writes another's widgets). It owns every worker thread (runs and the job thread) and
@@ -24,11 +24,12 @@ from ebm_explorer.workers.commands import JobKey, ReferenceKey, SetLandscape, Se
 from ebm_explorer.workers.jobs import JobWorker, reference_job
 from ebm_explorer.workers.messages import JobDone, ReferenceReady, RunSnapshot, RunState, WorkerError
 from ebm_explorer.workers.sampling_worker import SamplingWorker
+from ebm_explorer.workers.tempering_worker import TemperingWorker
 from ebm_explorer.workers.training_worker import TrainingWorker
 
 __all__ = ["AppModel", "DisplayOptions", "MODES"]
 
-MODES = ("sample", "train")
+MODES = ("sample", "train", "tempered")
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ class AppModel(QtCore.QObject):
     run_state = QtCore.Signal(object)  # RunState
     worker_error = QtCore.Signal(object)  # WorkerError
     job_done = QtCore.Signal(object)  # JobDone other than the reference
-    mode_changed = QtCore.Signal(str)  # sample | train
+    mode_changed = QtCore.Signal(str)  # sample | train | tempered
     compare_changed = QtCore.Signal(bool)
     display_changed = QtCore.Signal(object)  # DisplayOptions
     scene_changed = QtCore.Signal(object)  # Scene | None: the scene on screen
@@ -82,7 +83,7 @@ class AppModel(QtCore.QObject):
 
     # ---- what is shown -------------------------------------------------------------------
     def set_mode(self, mode: str) -> bool:
-        """Sample or train; True when it changed (the runs are rebuilt by the caller)."""
+        """Sample, train or tempered (PT / SMC); True when it changed (the runs are rebuilt by the caller)."""
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
         if mode == self.mode:
@@ -166,6 +167,8 @@ class AppModel(QtCore.QObject):
         for i, spec in enumerate(specs):
             if spec.kind == "train":
                 w: LoopWorker = TrainingWorker(base + i, spec.settings, self.landscape, self.version)
+            elif spec.kind == "tempered":
+                w = TemperingWorker(base + i, spec.settings, self.landscape, self.version)
             else:
                 w = SamplingWorker(base + i, spec.settings, self.landscape, self.version)
             w.max_steps_per_s = self.speed

@@ -32,6 +32,8 @@ POINTS_LIMIT = 3000
 #: one colour per run (compare mode), also used by the metrics panels
 RUN_COLOURS = ["#4cc9f0", "#f72585", "#b5e48c", "#ffb703"]
 
+#: opacity levels of weighted walkers (SMC): one polygon per level
+_ALPHA_LEVELS = 6
 _CMAPS = {"density": "viridis", "energy": "magma", "walkers": "inferno", "learned": "viridis"}
 
 
@@ -52,6 +54,7 @@ class PointCloud(pg.GraphicsObject):
         self._poly = QtGui.QPolygonF()
         self._pos = np.zeros((0, 2))
         self._rect = QtCore.QRectF()
+        self._groups: list[tuple[QtGui.QPolygonF, int]] = []  # weighted points: (points, alpha 0-255) per level
 
     def setSize(self, size: float) -> None:  # noqa: N802 - pyqtgraph naming
         self.opts["size"] = float(size)
@@ -62,11 +65,25 @@ class PointCloud(pg.GraphicsObject):
         self._pen.setColor(pg.mkBrush(brush).color())
         self.update()
 
-    def setData(self, pos: np.ndarray) -> None:  # noqa: N802 - pyqtgraph naming
+    def setData(self, pos: np.ndarray, alpha: np.ndarray | None = None) -> None:  # noqa: N802 - pyqtgraph naming
+        """``alpha`` (n,) in (0, 1]: each point's opacity (weighted walkers), drawn in a few opacity levels."""
         pos = np.asarray(pos, dtype=np.float64).reshape(-1, 2)
+        if alpha is not None:
+            alpha = np.asarray(alpha, dtype=np.float64).reshape(-1)
         if pos.size and not np.isfinite(pos).all():
-            pos = pos[np.isfinite(pos).all(axis=1)]
+            keep = np.isfinite(pos).all(axis=1)
+            pos = pos[keep]
+            alpha = alpha[keep] if alpha is not None and alpha.shape[0] == keep.shape[0] else None
         self.prepareGeometryChange()
+        self._groups = []
+        if alpha is not None and alpha.shape[0] == pos.shape[0]:
+            level = np.clip(np.ceil(alpha * _ALPHA_LEVELS), 1, _ALPHA_LEVELS).astype(int)
+            for k in range(1, _ALPHA_LEVELS + 1):
+                part = pos[level == k]
+                if len(part):
+                    poly = pg.functions.create_qpolygonf(len(part))
+                    pg.functions.ndarray_from_qpolygonf(poly)[:] = part
+                    self._groups.append((poly, int(round(255 * k / _ALPHA_LEVELS))))
         self._poly = pg.functions.create_qpolygonf(len(pos))
         if len(pos):
             pg.functions.ndarray_from_qpolygonf(self._poly)[:] = pos
@@ -106,6 +123,15 @@ class PointCloud(pg.GraphicsObject):
         if not len(self._pos):
             return
         self._pen.setWidthF(self.opts["size"])
+        if self._groups:
+            for poly, a in self._groups:
+                pen = QtGui.QPen(self._pen)
+                c = QtGui.QColor(pen.color())
+                c.setAlpha(a)
+                pen.setColor(c)
+                p.setPen(pen)
+                p.drawPoints(poly)
+            return
         p.setPen(self._pen)
         p.drawPoints(self._poly)
 
@@ -392,6 +418,11 @@ class LandscapeView(pg.GraphicsLayoutWidget):
         if many and self._snap is not None:
             hi = float(np.max(ref.density_image))
             self._set_image(self._snap.walkers.hist, r.box, (0.0, hi), "inferno", "walker density")
+        elif getattr(self._snap, "background", None) is not None and self.background != "energy":
+            # a tempered run: the exact density its walkers should follow now (a replica's, an SMC level's)
+            img = self._snap.background
+            self._set_image(img, r.box, (0.0, float(np.max(img)) or 1.0), "viridis",
+                            getattr(self._snap, "background_label", "") or "exact density")
         elif self.background == "learned" and training:
             tr = self._snap.training
             self._set_image(tr.model_density, r.box, (0.0, float(np.max(ref.density_image))), "viridis",
@@ -421,7 +452,9 @@ class LandscapeView(pg.GraphicsLayoutWidget):
             self.walkers.setData(pos=empty)
             self._redraw_hist_image(w.hist)
         else:
-            self.walkers.setData(pos=w.points)
+            self.walkers.setData(pos=w.points, alpha=getattr(snap, "point_alpha", None))
+            if getattr(snap, "background", None) is not None:
+                self._draw_background(many)
         if len(w.points):
             self.selected.setData(pos=w.points[:1])
         if self.show_trails and w.trails.size:

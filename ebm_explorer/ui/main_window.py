@@ -11,7 +11,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from ebm_explorer.core.errors import UserInputError
 from ebm_explorer.core.landscapes import GaussianMixture, GridLandscape
-from ebm_explorer.core.run_settings import RunSpec, SampleSettings, TrainSettings
+from ebm_explorer.core.run_settings import RunSpec, SampleSettings, TemperedSettings, TrainSettings
 from ebm_explorer.scenes import load_default_scene
 from ebm_explorer.core.safe_io import printable
 from ebm_explorer.ui.app_model import AppModel, DisplayOptions
@@ -34,6 +34,7 @@ from ebm_explorer.ui.reference_progress import ReferenceProgress
 from ebm_explorer.ui.robustness import RobustnessController
 from ebm_explorer.ui.scene_actions import SceneController
 from ebm_explorer.ui.surface_view import SurfaceView, gl_unavailable_reason
+from ebm_explorer.ui.tempering_view import TemperingController, TemperingPanel
 from ebm_explorer.workers.commands import ThumbnailKey
 from ebm_explorer.workers.messages import JobDone, ReferenceReady, RunSnapshot, RunState, WorkerError
 
@@ -112,12 +113,13 @@ class MainWindow(QtWidgets.QMainWindow):
         self.editor = EditorPanel()
         self.sampler_panel = SamplerPanel(_default_sampling())
         self.training_panel = TrainingPanel(TrainSettings())
+        self.tempering_panel = TemperingPanel(TemperedSettings())
         self.compare_panel = ComparePanel()
         self.display_panel = self._build_display_panel()
         self.tabs = QtWidgets.QTabWidget()
         for w, name in ((self.editor, "Landscape"), (self.sampler_panel, "Sampler"),
                         (self.training_panel, "Training"), (self.compare_panel, "Compare"),
-                        (self.display_panel, "Display")):
+                        (self.display_panel, "Display"), (self.tempering_panel, "Tempering")):
             scroll = QtWidgets.QScrollArea()
             scroll.setWidgetResizable(True)
             scroll.setWidget(w)
@@ -163,6 +165,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.editor.set_current_energy_source(self._current_energy)
         self.sampler_panel.changed.connect(self._settings_changed)
         self.training_panel.changed.connect(self._settings_changed)
+        self.tempering_panel.changed.connect(self._settings_changed)
         self.training_panel.use_as_landscape.connect(self.use_learned_landscape)
         self.compare_panel.changed.connect(lambda: self.rebuild_runs() if self.compare else None)
         self.tabs.currentChanged.connect(lambda _i: self._update_handler())
@@ -176,6 +179,7 @@ class MainWindow(QtWidgets.QMainWindow):
         # scenes (File/Scenes menus), presenter mode (F11) and export/recording (File > Export)
         self.scenes = SceneController(self)
         self.history = LandscapeHistory(self)  # Ctrl+Z / Ctrl+Shift+Z for landscape edits and scene switches
+        self.tempering = TemperingController(self)  # PT / SMC: the Crossing barriers dock
         self.presenter = PresenterMode(self)
         self.exporter = ExportController(self)
         # degenerate landscapes, blown-up walkers, device fallbacks (banner, wall, counter); autosave
@@ -246,6 +250,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.mode_box = QtWidgets.QComboBox()
         self.mode_box.addItem("Sample", "sample")
         self.mode_box.addItem("Train", "train")
+        self.mode_box.addItem("Tempered (PT / SMC)", "tempered")
         self.mode_box.currentIndexChanged.connect(lambda _i: self.set_mode(self.mode_box.currentData()))
         tb.addWidget(QtWidgets.QLabel(" Mode "))
         tb.addWidget(self.mode_box)
@@ -335,11 +340,14 @@ class MainWindow(QtWidgets.QMainWindow):
             return self.compare_panel.build(s, t)
         if self.mode == "train":
             return [RunSpec("train", f"{t.method} ({t.model})", t)]
+        if self.mode == "tempered":
+            p = self.tempering_panel.settings()
+            return [RunSpec("tempered", f"{p.algorithm.upper()} ({p.kernel.upper()})", p)]
         return [RunSpec("sample", f"{s.sampler.upper()} h={s.step_size:g}", s)]
 
     @property
     def mode(self) -> str:
-        """``sample`` or ``train`` (held by the app model)."""
+        """``sample``, ``train`` or ``tempered`` (held by the app model)."""
         return self.model.mode
 
     @property

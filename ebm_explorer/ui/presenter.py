@@ -123,11 +123,12 @@ class PresenterMode(QtCore.QObject):
             out += [(p, False) for p in (v.top, v.right) if p is not None]
         out += [(p, False) for p in w.metrics.plots.values()]
         out.append((w.scenes.fisher_panel.plot, False))
+        out += [(p, False) for p in w.tempering.display.plots()]
         return out
 
     def _graphics_widgets(self) -> list[pg.GraphicsLayoutWidget]:
         w = self.window
-        return [*w.all_views(), w.metrics.graphics, w.scenes.fisher_panel.graphics]
+        return [*w.all_views(), w.metrics.graphics, w.scenes.fisher_panel.graphics, *w.tempering.display.graphics()]
 
     def restyle(self) -> None:
         """Apply the theme and (in presenter mode) the large fonts and thick lines to every plot."""

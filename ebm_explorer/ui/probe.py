@@ -123,6 +123,7 @@ def window_state(w: Any) -> dict[str, Any]:
         "view_note": w.views[0].message.toPlainText(),
         "status_message": w.statusBar().currentMessage(),
         "targets": _targets(w),
+        "tempering": w.tempering.probe_state(),
         "dock": None if dock is None else {
             "visible": dock.isVisible(), "width": dock.width(),
             "hscroll": [s.horizontalScrollBar().isVisible() for s in scrolls if hasattr(s, "horizontalScrollBar")],

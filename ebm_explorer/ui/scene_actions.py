@@ -50,6 +50,8 @@ _PLOT_ROW_HEIGHT = 150
 
 def _fields_of(w: Any, kind: str) -> dict[str, Any]:
     """Scene setting name -> the panel field that shows it (its minimum()/maximum() bound what it can hold)."""
+    if kind == "tempered":
+        return w.tempering_panel.fields()
     if kind == "sample":
         p = w.sampler_panel
         return {"step_size": p.step_size, "leapfrog_steps": p.leapfrog, "walkers": p.walkers, "seed": p.seed,
@@ -58,6 +60,12 @@ def _fields_of(w: Any, kind: str) -> dict[str, Any]:
     return {"data_size": p.data_size, "components": p.components, "cd_steps": p.cd_steps, "step_size": p.step_size,
             "lr": p.lr, "walkers": p.walkers, "resample_threshold": p.threshold, "iterations": p.iterations,
             "seed": p.seed}
+
+
+def _algorithm_of(run: RunSpec) -> str:
+    """The name a compare-panel row shows for ``run`` (its sampler, training method or pt / smc)."""
+    s = run.settings
+    return s.sampler if run.kind == "sample" else s.method if run.kind == "train" else s.algorithm
 
 
 def scene_problem(w: Any, scene: Scene) -> str | None:
@@ -375,6 +383,9 @@ class SceneController(QtCore.QObject):
         w = self.window
         sample = next((r.settings for r in scene.runs if r.kind == "sample"), None)
         train = next((r.settings for r in scene.runs if r.kind == "train"), None)
+        tempered = next((r.settings for r in scene.runs if r.kind == "tempered"), None)
+        if tempered is not None:
+            w.tempering_panel.set_settings(tempered)
         if sample is not None:
             w.sampler_panel.blockSignals(True)
             w.sampler_panel.set_config(sample)
@@ -383,8 +394,7 @@ class SceneController(QtCore.QObject):
         if train is not None:
             w.training_panel.set_settings(train)
         if len(scene.runs) > 1:
-            rows = [(r.settings.sampler if r.kind == "sample" else r.settings.method, r.settings.step_size)
-                    for r in scene.runs]
+            rows = [(_algorithm_of(r), r.settings.step_size) for r in scene.runs]
             w.compare_panel.blockSignals(True)
             w.compare_panel.set_rows(rows)
             w.compare_panel.blockSignals(False)
@@ -395,8 +405,8 @@ class SceneController(QtCore.QObject):
 
     def _panel_state(self) -> tuple[Any, ...]:
         w = self.window
-        return (w.sampler_panel.config(), w.training_panel.settings(), tuple(w.compare_panel.choices()), w.mode,
-                w.compare)
+        return (w.sampler_panel.config(), w.training_panel.settings(), w.tempering_panel.settings(),
+                tuple(w.compare_panel.choices()), w.mode, w.compare)
 
     def runs_override(self) -> list[RunSpec] | None:
         """The scene's own runs while the panels still show what the scene set (else None)."""

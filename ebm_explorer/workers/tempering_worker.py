@@ -13,7 +13,6 @@ SMC levels are paced at ``levels_per_s`` (and the speed slider) so the annealing
 
 from __future__ import annotations
 
-import math
 import time
 from typing import Any
 
