@@ -215,7 +215,8 @@ def _plot(graphics: pg.GraphicsLayoutWidget, row: int, title: str, left: str) ->
     p.hideButtons()
     p.setMouseEnabled(False, False)
     p.showGrid(x=False, y=True, alpha=0.25)
-    p.setLabel("left", left)
+    if left:
+        p.setLabel("left", left)
     p.getAxis("left").enableAutoSIPrefix(False)
     p.getAxis("left").setWidth(48)
     return p
@@ -246,11 +247,11 @@ class TemperingDisplay(QtWidgets.QWidget):
         pl.addWidget(self.pt_text)
         self.pt_graphics = pg.GraphicsLayoutWidget()
         self.pt_graphics.setMinimumHeight(220)
-        self.swap_plot = _plot(self.pt_graphics, 0, "Swap rate per pair", "accepted")
+        self.swap_plot = _plot(self.pt_graphics, 0, "Swap rate per pair", "")
         self.swap_plot.setYRange(0, 1, padding=0.02)
         self.swap_bars = pg.BarGraphItem(x=[0], height=[0], width=0.7, brush=RUN_COLOURS[0])
         self.swap_plot.addItem(self.swap_bars)
-        self.modes_plot = _plot(self.pt_graphics, 1, "Masses at β = 1 (white: exact)", "mass")
+        self.modes_plot = _plot(self.pt_graphics, 1, "Masses at β = 1", "")
         self.modes_plot.setYRange(0, 1, padding=0.02)
         self.mode_bars = pg.BarGraphItem(x=[0], height=[0], width=0.6, brush=RUN_COLOURS[2])
         self.mode_err = pg.ErrorBarItem(x=np.zeros(0), y=np.zeros(0), height=np.zeros(0), pen=pg.mkPen("w", width=1.5))
@@ -258,6 +259,7 @@ class TemperingDisplay(QtWidgets.QWidget):
         for item in (self.mode_bars, self.mode_err, self.mode_exact):
             self.modes_plot.addItem(item)
         pl.addWidget(self.pt_graphics, 1)
+        self.pt_box.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred)
         lay.addWidget(self.pt_box, 1)
         # ---- annealed SMC ----
         self.smc_box = QtWidgets.QGroupBox("Annealed SMC")
@@ -268,16 +270,16 @@ class TemperingDisplay(QtWidgets.QWidget):
         sl.addWidget(self.smc_text)
         self.smc_graphics = pg.GraphicsLayoutWidget()
         self.smc_graphics.setMinimumHeight(220)
-        self.ess_plot = _plot(self.smc_graphics, 0, "ESS / N (red: resampled)", "ESS / N")
+        self.ess_plot = _plot(self.smc_graphics, 0, "ESS / N", "")
         self.ess_plot.setYRange(0, 1.05, padding=0)
         self.ess_curve = pg.PlotDataItem(pen=pg.mkPen(RUN_COLOURS[0], width=2), symbol="o", symbolSize=5,
                                          symbolBrush=RUN_COLOURS[0], symbolPen=None)
-        self.resample_marks = pg.ScatterPlotItem(size=11, symbol="t", brush=pg.mkBrush("#e63946"), pen=None)
+        self.resample_marks = pg.ScatterPlotItem(size=11, symbol="t1", brush=pg.mkBrush("#e63946"), pen=None)
         self.ess_plot.addItem(self.ess_curve)
         self.ess_plot.addItem(self.resample_marks)
         # the error, not log Z_t itself: log Z_t falls from log Z_0 to log Z by far more than its standard error,
         # so on that scale the band and the gap to the truth would be invisible
-        self.logz_plot = _plot(self.smc_graphics, 1, "log Z_t − exact, ±2 SE", "error")
+        self.logz_plot = _plot(self.smc_graphics, 1, "log Z_t error ±2 SE", "")
         self.logz_plot.setLabel("bottom", "level t")
         self.logz_plot.setXRange(0, 1, padding=0.02)
         self.ess_plot.setXLink(self.logz_plot)
@@ -290,6 +292,7 @@ class TemperingDisplay(QtWidgets.QWidget):
         for item in (self.band_hi, self.band_lo, self.band, self.logz_exact, self.logz_curve):
             self.logz_plot.addItem(item)
         sl.addWidget(self.smc_graphics, 1)
+        self.smc_box.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred)
         lay.addWidget(self.smc_box, 1)
         self.pt_snapshot: TemperedSnapshot | None = None
         self.smc_snapshot: TemperedSnapshot | None = None
@@ -343,11 +346,10 @@ class TemperingDisplay(QtWidgets.QWidget):
             self.replica.blockSignals(True)
             self.replica.clear()
             for i, b in enumerate(v.betas):
-                self.replica.addItem(f"{i + 1}: beta = {b:.3g}" + (" (target)" if i == 0 else ""))
+                self.replica.addItem(f"{i + 1}: β = {b:.3g}")
             self.replica.setCurrentIndex(v.replica)
             self.replica.blockSignals(False)
-            self.swap_plot.getAxis("bottom").setTicks([[(i, f"{v.betas[i]:.2g}↔{v.betas[i + 1]:.2g}")
-                                                       for i in range(r - 1)]])
+            self.swap_plot.getAxis("bottom").setTicks([[(i, f"{i + 1}–{i + 2}") for i in range(r - 1)]])
             self.swap_plot.setXRange(-0.6, r - 1.4, padding=0)
         rates = np.nan_to_num(v.swap_acceptance)
         self.swap_bars.setOpts(x=np.arange(r - 1), height=rates, width=0.7)
@@ -362,16 +364,15 @@ class TemperingDisplay(QtWidgets.QWidget):
             self.modes_plot.setXRange(-0.6, m - 0.4, padding=0)
             self.modes_plot.getAxis("bottom").setTicks([[(j, f"mode {j}") for j in range(m)]])
         per_chain = v.round_trips / max(1, snap.n_walkers)
-        rates_text = ", ".join("–" if not np.isfinite(a) else f"{a:.2f}" for a in v.swap_acceptance)
-        lines = [f"step {snap.step:,}: round trips {v.round_trips:,} ({per_chain:.2f} per chain); swap rates {rates_text}"]
+        lines = [f"step {snap.step:,}: {v.round_trips:,} round trips ({per_chain:.1f} per chain)"]
         if m:
             z = np.abs(v.mode_weights - v.mode_weights_exact) / np.maximum(v.mode_weights_se, 1e-12)
-            lines.append("beta = 1 masses " + " / ".join(f"{a:.3f}" for a in v.mode_weights)
-                         + "  exact " + " / ".join(f"{a:.3f}" for a in v.mode_weights_exact)
-                         + f"  (worst {z.max():.1f} SE)")
+            lines.append("β = 1: " + " / ".join(f"{a:.3f}" for a in v.mode_weights)
+                         + ", exact (white) " + " / ".join(f"{a:.3f}" for a in v.mode_weights_exact)
+                         + f" ({z.max():.1f} SE)")
             if v.replica:
-                lines.append(f"replica {v.replica + 1} (beta = {v.betas[v.replica]:.3g}): masses "
-                             + " / ".join(f"{a:.3f}" for a in v.replica_mode_weights) + "  its exact "
+                lines.append(f"replica {v.replica + 1} (β = {v.betas[v.replica]:.3g}): "
+                             + " / ".join(f"{a:.3f}" for a in v.replica_mode_weights) + ", its exact "
                              + " / ".join(f"{a:.3f}" for a in v.replica_mode_weights_exact))
         self.pt_text.setText("\n".join(lines))
 
@@ -393,13 +394,12 @@ class TemperingDisplay(QtWidgets.QWidget):
         if v.level:
             z = (v.log_z[-1] - v.log_z_exact_t[-1]) / v.log_z_se[-1] if v.log_z_se[-1] > 0 else float("nan")
             where = "t = 1: done" if v.finished else f"t = {v.t:.3f}"
-            lines = [f"level {v.level} ({where}): log Z_t = {_num(v.log_z[-1])} ± {v.log_z_se[-1]:.4f}, "
-                     f"exact {_num(v.log_z_exact_t[-1])} ({z:+.1f} SE); resamplings {int(v.resampled.sum())}, "
-                     f"ESS / N {v.ess[-1]:.2f}"]
+            lines = [f"level {v.level} ({where}), ESS / N {v.ess[-1]:.2f}, {int(v.resampled.sum())} resamplings (▲)",
+                     f"log Z_t = {_num(v.log_z[-1])} ± {v.log_z_se[-1]:.4f}, exact {_num(v.log_z_exact_t[-1])} ({z:+.1f} SE)"]
             if v.mode_weights.size:
-                lines.append("weighted masses " + " / ".join(f"{a:.3f} ± {s:.3f}" for a, s in
-                                                             zip(v.mode_weights, v.mode_weights_se))
-                             + "  exact " + " / ".join(f"{a:.3f}" for a in v.mode_weights_exact))
+                lines.append("masses " + " / ".join(f"{a:.3f}" for a in v.mode_weights)
+                             + f" (± {np.nanmax(v.mode_weights_se):.3f}), exact "
+                             + " / ".join(f"{a:.3f}" for a in v.mode_weights_exact))
             self.smc_text.setText("\n".join(lines))
 
 

@@ -37,6 +37,7 @@ from ebm_explorer.workers.base import LandscapeWorker
 from ebm_explorer.workers.commands import SetSpeed
 from ebm_explorer.workers.display import walker_histogram
 from ebm_explorer.workers.messages import Metrics, WalkerSnapshot
+from ebm_explorer.workers.recent import RecentTrajectory
 from ebm_explorer.workers.tempering_messages import PTView, SelectReplica, SMCView, TemperedSnapshot
 
 __all__ = ["TemperingWorker", "MAX_SCATTER_POINTS", "MIN_ALPHA"]
@@ -63,6 +64,7 @@ class TemperingWorker(LandscapeWorker):
         self.steps_per_batch = max(1, int(config.steps_per_frame))
         self.replica = 0
         self._ready = False
+        self.recent: RecentTrajectory | None = None  # PT: the beta = 1 replica; SMC: weighted walkers (export)
 
     # ---- pace: SMC levels at most levels_per_s (and the speed slider) ---------------------
     @property
@@ -128,6 +130,8 @@ class TemperingWorker(LandscapeWorker):
             self._acc_sum = torch.zeros(r, dtype=torch.float64, device=self.device)
             self._acc_steps = 0
             self._replica_acc = np.full(r, _NAN)
+            self.recent = RecentTrajectory(n, self.device, self.dtype)
+            self.recent.add(0, self.pt.positions(self.state)[0], self.pt.energies(self.state)[0])
         else:
             check_walker_memory(n, self.device, self.dtype, landscape=self.landscape)
             self.smc = AnnealedSMC(self.landscape, box, n, cfg.smc_config(), self.device, self.dtype)
@@ -137,6 +141,9 @@ class TemperingWorker(LandscapeWorker):
             self._exact_t: dict[int, np.ndarray] = {}  # reference version -> exact log Z_t of the levels so far
             self._result: Any = None
             self._level_sent = -1
+            self.recent = RecentTrajectory(n, self.device, self.dtype)
+            self.recent.add(0, self.state.position, self.landscape.energy(self.state.position), None,
+                            self.state.banked + self.state.log_a)
         self._ready = True
 
     def advance(self, n: int) -> None:
@@ -154,6 +161,8 @@ class TemperingWorker(LandscapeWorker):
                 self._swap_tries += info.swap_attempted.sum(dim=1).to(torch.float64)
                 self._swap_accepts += info.swap_accepted.sum(dim=1).to(torch.float64)
             self._trips += info.round_trips
+            self.recent.add(self.state.steps, self.pt.positions(self.state)[0], self.pt.energies(self.state)[0],
+                            info.accepted[0])
 
     def _advance_smc(self, n: int) -> None:
         for _ in range(n):
@@ -163,7 +172,10 @@ class TemperingWorker(LandscapeWorker):
             self.levels.append(level)
             self._result = self.smc.result(self.state, self.levels)
             self._log_z_se.append(float(self._result.log_z_stderr))
+            self.recent.add(level.index, level.positions, self.landscape.energy(level.positions), None,
+                            level.log_weights)
         if self.state.t >= 1.0 and self._running:
+            self._emit()  # the final level is always sent: a finished run sends nothing more
             self.finish()
 
     # ---- output ----------------------------------------------------------------------------

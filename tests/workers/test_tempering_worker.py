@@ -65,6 +65,8 @@ def test_pt_worker_is_the_core_run_and_reaches_the_exact_masses(qtbot, wells):
         assert np.all(z < 5), (snap.pt.mode_weights, truth)
         np.testing.assert_allclose(snap.background, tempered_grid_density(ref.reference, 1.0), rtol=1e-5)
         assert snap.metrics is not None and np.allclose(snap.metrics.mode_weights, snap.pt.mode_weights)
+        buf = w.recent.copy()  # File > Export: the beta = 1 replica's recent steps
+        assert buf.steps[-1] == steps and np.allclose(buf.positions[-1], res.positions[0][: buf.n_walkers], atol=1e-5)
 
         # the hottest replica: its walkers over its own tempered density, its own exact masses
         w.select_replica(4)
@@ -112,6 +114,10 @@ def test_smc_worker_is_the_core_run_and_its_log_z_is_exact_within_its_error(qtbo
         assert abs(snap.walkers.hist.sum() * b.width * b.height / 128**2 - 1.0) < 1e-3  # weighted, integrates to 1
         m = [s.metrics for s in got if s.metrics is not None][-1]
         assert m.log_z_est == view.log_z[-1] and m.log_z_se == view.log_z_se[-1] and m.ess_fraction == view.ess[-1]
+        buf = w.recent.copy()  # File > Export: every level with the walkers' log weights
+        assert list(buf.steps) == list(range(view.level + 1))
+        np.testing.assert_allclose(buf.positions[-1], res.positions[: buf.n_walkers], atol=1e-6)
+        np.testing.assert_allclose(buf.log_weight[-1], res.log_weights[: buf.n_walkers])
         levels_before = view.level
         w.single_step()  # t = 1 reached: a further step changes nothing
         qtbot.wait(300)
