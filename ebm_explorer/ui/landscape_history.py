@@ -87,6 +87,7 @@ class Moment:
     mode: str
     compare: bool
     unsaved: bool
+    tempered: Any = None  # the Tempering tab's settings (PT / SMC)
 
 
 class _Command(QtGui.QUndoCommand):
@@ -165,7 +166,8 @@ class LandscapeHistory(QtCore.QObject):
         sc = w.scenes
         return Moment(w.model.landscape, capture_editor(w.editor), sc.scene, sc.path, sc._override, sc._base,
                       sc.sweep_dock.isVisibleTo(w), w.sampler_panel.config(), w.training_panel.settings(),
-                      tuple(w.compare_panel.choices()), w.model.mode, w.model.compare, w.model.unsaved)
+                      tuple(w.compare_panel.choices()), w.model.mode, w.model.compare, w.model.unsaved,
+                      w.tempering_panel.settings())
 
     def _record(self) -> None:
         pending, self._pending = self._pending, None
@@ -217,7 +219,8 @@ class LandscapeHistory(QtCore.QObject):
             sc.leave_scene()
         sc.path = m.scene_path
         for panel, setter, value in ((w.sampler_panel, "set_config", m.sample),
-                                     (w.training_panel, "set_settings", m.train)):
+                                     (w.training_panel, "set_settings", m.train),
+                                     (w.tempering_panel, "set_settings", m.tempered)):
             panel.blockSignals(True)
             getattr(panel, setter)(value)
             panel.blockSignals(False)

@@ -3,8 +3,9 @@ drawing exactly what the worker sent, the replica selector, SMC's weighted walke
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
-from PySide6 import QtCore
 
 from ebm_explorer.workers.tempering_messages import TemperedSnapshot
 
@@ -92,7 +93,7 @@ def test_refused_settings_say_why_and_change_nothing(qtbot, make_window):
 
 def test_key_6_opens_crossing_barriers_with_mala_pt_and_smc(qtbot, make_window):
     w = make_window()
-    w.activateWindow()
+    qtbot.waitUntil(lambda: w.history.current is not None, timeout=WAIT)  # the undo history has its start
     w.scenes.scene_actions[6].trigger()
     assert w.model.scene.title.startswith("6.")
     labels = [s.label for s in w.model.specs]
@@ -106,4 +107,12 @@ def test_key_6_opens_crossing_barriers_with_mala_pt_and_smc(qtbot, make_window):
     qtbot.waitUntil(lambda: "round trips" in d.pt_text.text() and "log Z_t" in d.smc_text.text(), timeout=WAIT)
     assert w.scenes.visible_plots() == ["modes_bar", "modes_time"]
     assert w.compare_views[1].plot.titleLabel.text == "Parallel tempering"
-    assert QtCore.QCoreApplication.instance() is not None
+    # undo goes back to the scene before, redo brings scene 6 back with its tempered runs and tab
+    qtbot.waitUntil(w.history.stack.canUndo, timeout=30_000)
+    w.history.stack.undo()
+    assert w.model.scene is None or not w.model.scene.title.startswith("6.")
+    assert all(s.kind != "tempered" for s in w.model.specs) and not w.tempering.dock.isVisibleTo(w)
+    w.tempering_panel.set_settings(replace(w.tempering_panel.settings(), walkers=77))
+    w.history.stack.redo()
+    assert [s.label for s in w.model.specs] == labels
+    assert w.tempering_panel.settings() == w.model.specs[1].settings and w.tempering.dock.isVisibleTo(w)
