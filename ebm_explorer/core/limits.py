@@ -29,6 +29,8 @@ RANGES: dict[str, tuple[float, float]] = {
     "walkers": (1, 100_000_000),
     "steps": (1, 100_000_000),
     "iterations": (1, 100_000_000),
+    "train_iterations": (1, 100_000_000),
+    "langevin_steps": (1, 100_000),
     "data_size": (10, 10_000_000),
     "components": (1, 1_000),
     "hidden": (1, 4_096),

@@ -1,6 +1,7 @@
 """The settings of one run, defined once: :class:`SampleSettings` (a sampler run), :class:`TrainSettings`
-(a training run) and :class:`TemperedSettings` (parallel tempering or annealed SMC), frozen, with the one
-set of defaults the whole app uses.
+(a training run), :class:`TemperedSettings` (parallel tempering or annealed SMC) and
+:class:`GenerateSettings` (generation from noise along a noising path), frozen, with the one set of
+defaults the whole app uses.
 
 Scene files, the settings panels, the worker threads, the headless runner and the CLI all pass these
 values unchanged (no second settings class with other names or defaults). :func:`settings_from_mapping`
@@ -30,6 +31,9 @@ __all__ = [
     "TrainSettings",
     "TemperedSettings",
     "TEMPERED_ALGORITHMS",
+    "GenerateSettings",
+    "GENERATE_PATHS",
+    "SCORE_SOURCES",
     "RunSettings",
     "RunSpec",
     "choices",
@@ -43,9 +47,12 @@ __all__ = [
 METHODS = ("cd", "pcd", "jarzynski", "sm", "dsm")
 KERNELS = ("ula", "mala", "hmc")
 OPTIMIZERS = ("sgd", "adam")
-RUN_KINDS = ("sample", "train", "tempered")
+RUN_KINDS = ("sample", "train", "tempered", "generate")
 #: tempered runs: parallel tempering (replica exchange) or annealed importance sampling / SMC
 TEMPERED_ALGORITHMS = ("pt", "smc")
+#: generation: noising paths offered (core.diffusion.paths), score sources
+GENERATE_PATHS = ("vp", "interpolant")
+SCORE_SOURCES = ("exact", "learned")
 
 
 class _Kernel:
@@ -226,12 +233,59 @@ class TemperedSettings(_Kernel):
                          start=self.start, islands=int(self.islands))
 
 
-RunSettings = SampleSettings | TrainSettings | TemperedSettings
-_CLASSES = {"sample": SampleSettings, "train": TrainSettings, "tempered": TemperedSettings}
+@dataclass(frozen=True)
+class GenerateSettings:
+    """One generation run (core.diffusion): walkers from noise at ``t = 1`` back to the data along the
+    ``path``, in ``steps`` steps of the ``solver`` (sde, ode, annealed-langevin: then ``steps`` noise
+    levels of ``langevin_steps`` ULA steps), driven by the exact score of ``rho_t`` or by a network
+    trained in the app by denoising score matching for ``train_iterations``; ``jarzynski`` weights the
+    walkers (resampled when ESS/N falls below ``resample_threshold``; 0: never). Every change restarts it.
+    """
+
+    path: str = "interpolant"  # vp | interpolant
+    solver: str = "sde"  # sde | ode | annealed-langevin
+    steps: int = 10
+    walkers: int = 5000
+    score: str = "exact"  # exact | learned
+    train_iterations: int = 1000
+    jarzynski: bool = False
+    resample_threshold: float = 0.0
+    langevin_steps: int = 20
+    langevin_eps: float = 0.1
+    seed: int = 0
+    device: str = "cpu"
+
+    #: choices of this kind only
+    FIELD_CHOICES = {"path": GENERATE_PATHS, "solver": ("sde", "ode", "annealed-langevin"), "score": SCORE_SOURCES}
+
+    @property
+    def kind(self) -> str:
+        return "generate"
+
+    @property
+    def label(self) -> str:
+        """A short description: "SDE, 10 steps, Jarzynski"."""
+        name = {"sde": "SDE", "ode": "ODE", "annealed-langevin": "annealed Langevin"}[self.solver]
+        unit = "levels" if self.solver == "annealed-langevin" else "steps"
+        extra = (", learned score" if self.score == "learned" else "") + (", Jarzynski" if self.jarzynski else "")
+        return f"{name}, {self.steps:,} {unit}{extra}"
+
+    def validated(self) -> "GenerateSettings":
+        """Self, after checking every field; a :class:`UserInputError` names the bad one."""
+        _check_fields(self)
+        if self.jarzynski and self.solver == "ode":
+            raise UserInputError("Jarzynski weights need a stochastic solver (sde or annealed-langevin): "
+                                 "an ODE step has no transition density")
+        return self
+
+
+RunSettings = SampleSettings | TrainSettings | TemperedSettings | GenerateSettings
+_CLASSES = {"sample": SampleSettings, "train": TrainSettings, "tempered": TemperedSettings,
+            "generate": GenerateSettings}
 
 
 def settings_class(kind: str) -> type:
-    """The settings type of a run kind (``sample``, ``train``, ``tempered``)."""
+    """The settings type of a run kind (``sample``, ``train``, ``tempered``, ``generate``)."""
     return _CLASSES[kind]
 
 
@@ -241,7 +295,7 @@ class RunSpec:
 
     kind: str = "sample"
     label: str = ""
-    settings: SampleSettings | TrainSettings | TemperedSettings = field(default_factory=SampleSettings)
+    settings: SampleSettings | TrainSettings | TemperedSettings | GenerateSettings = field(default_factory=SampleSettings)
 
     def __post_init__(self) -> None:
         if self.kind not in RUN_KINDS:
@@ -256,6 +310,8 @@ class RunSpec:
         s = self.settings
         if isinstance(s, TemperedSettings):
             return f"{s.algorithm.upper()} ({s.kernel})"
+        if isinstance(s, GenerateSettings):
+            return s.label
         return s.sampler.upper() if isinstance(s, SampleSettings) else f"{s.method} ({s.kernel})"
 
 
@@ -290,7 +346,8 @@ def field_choices(cls: type) -> dict[str, tuple[str, ...]]:
 
 #: settings that must be > 0 / >= 0 (shared with the scene's own tables, whose names do not clash)
 POSITIVE = {"step_size", "walkers", "leapfrog_steps", "steps_per_frame", "components", "cd_steps", "cd_reset",
-            "lr", "data_size", "hidden", "noise_std", "replicas", "swap_every", "moves", "islands"}
+            "lr", "data_size", "hidden", "noise_std", "replicas", "swap_every", "moves", "islands", "steps",
+            "train_iterations", "langevin_steps", "langevin_eps"}
 NONNEGATIVE = {"resample_threshold", "seed", "means_lr_scale", "iterations", "levels", "levels_per_s"}
 #: settings that are fractions strictly between 0 and 1
 OPEN_FRACTIONS = {"beta_min", "target_ess"}

@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 import torch
@@ -37,7 +37,7 @@ from ebm_explorer.core.metrics import expected_kl
 from ebm_explorer.core.training import jarzynski as jz
 from ebm_explorer.core.training.resampling import RESAMPLING_SCHEMES, resample_indices
 
-__all__ = ["SOLVERS", "ScoreFn", "GenerateConfig", "GenerateResult", "exact_score", "generate", "weighted_kl",
+__all__ = ["SOLVERS", "ScoreFn", "GenerateConfig", "GenerateResult", "Generation", "exact_score", "generate", "weighted_kl",
            "genealogy_standard_errors"]
 
 SOLVERS = ("sde", "ode", "annealed-langevin")
@@ -154,6 +154,7 @@ class _Walkers:
         self.ancestors = torch.arange(cfg.walkers, device=device)  # initial walker each one descends from
         self.every = cfg.record_every or max(1, cfg.steps // 100)
         self.step = 0
+        self.t = t  # the time the walkers are at now
         self.min_ess = 1.0  # smallest ESS/N seen, before any resampling (for the standard errors)
         self.times: list[float] = []
         self.kls: list[float] = []
@@ -174,13 +175,10 @@ class _Walkers:
         self.floors.append(floor)
         self.ess.append(jz.ess_fraction(self.log_w))
 
-    def stopped(self, t: float, should_stop: Callable[[], bool] | None) -> bool:
-        """True when ``should_stop()`` ends the run with the walkers at ``t`` (recorded there once)."""
-        if should_stop is None or not should_stop():
-            return False
-        if not self.times or self.times[-1] != t:
-            self.record(t, last=True)
-        return True
+    def stop_here(self) -> None:
+        """End the run early with the walkers at ``self.t`` (recorded there once)."""
+        if not self.times or self.times[-1] != self.t:
+            self.record(self.t, last=True)
 
     def add(self, inc: torch.Tensor) -> None:
         ok = torch.isfinite(self.x).all(1)
@@ -213,13 +211,11 @@ def _drift_terms(density: NoisedDensity, score: ScoreFn, t: float, x: torch.Tens
     return s, d, sch.dalpha(t) * d - sch.sigma_dsigma(t) * s
 
 
-def _sde(w: _Walkers, score: ScoreFn, ts: np.ndarray, on_step, should_stop) -> float:
+def _sde(w: _Walkers, score: ScoreFn, ts: np.ndarray) -> Iterator[None]:
     sch, dens, jzk = w.density.schedule, w.density, w.cfg.jarzynski
     s, d, b = _drift_terms(dens, score, float(ts[0]), w.x)
     for k in range(1, len(ts)):
         t, t_new = float(ts[k - 1]), float(ts[k])
-        if w.stopped(t, should_stop):
-            return t
         dt = t - t_new
         eps = sch.eps(t)
         var = 2 * eps * dt
@@ -238,38 +234,34 @@ def _sde(w: _Walkers, score: ScoreFn, ts: np.ndarray, on_step, should_stop) -> f
         else:
             w.x, s, d, b = y, s_y, d_y, b_y
         w.step += 1
+        w.t = t_new
         w.record(t_new, last=k == len(ts) - 1)
-        if on_step is not None:
-            on_step(w)
-    return float(ts[-1])
+        yield
 
 
-def _ode(w: _Walkers, score: ScoreFn, ts: np.ndarray, on_step, should_stop) -> float:
+def _ode(w: _Walkers, score: ScoreFn, ts: np.ndarray) -> Iterator[None]:
     dens = w.density
     _, _, b = _drift_terms(dens, score, float(ts[0]), w.x)
     for k in range(1, len(ts)):
         t, t_new = float(ts[k - 1]), float(ts[k])
-        if w.stopped(t, should_stop):
-            return t
         dt = t - t_new
         pred = w.x - dt * b
         _, _, b_pred = _drift_terms(dens, score, t_new, pred)
         w.x = w.x - 0.5 * dt * (b + b_pred)
         _, _, b = _drift_terms(dens, score, t_new, w.x)
         w.step += 1
+        w.t = t_new
         w.record(t_new, last=k == len(ts) - 1)
-        if on_step is not None:
-            on_step(w)
-    return float(ts[-1])
+        yield
 
 
-def _annealed_langevin(w: _Walkers, score: ScoreFn, levels: np.ndarray, on_step, should_stop) -> float:
+def _annealed_langevin(w: _Walkers, score: ScoreFn, levels: np.ndarray) -> Iterator[None]:
+    """One level per step; until a level is finished the walkers are at the previous one (the prior's
+    ``t_end`` at first)."""
     sch, cfg = w.density.schedule, w.cfg
     sig_last = sch.sigma(float(levels[-1]))
     prev = float(levels[0])
     for t in (float(v) for v in levels):
-        if w.stopped(prev, should_stop):  # the walkers are at the last level finished (the prior's t_end at first)
-            return prev
         h = cfg.langevin_eps * sch.sigma(t) ** 2 / sig_last**2
         if cfg.jarzynski and t != prev:  # level change: AIS increment at fixed walkers
             w.add(w.log_rho(t, w.x) - w.log_rho(prev, w.x))
@@ -289,10 +281,9 @@ def _annealed_langevin(w: _Walkers, score: ScoreFn, levels: np.ndarray, on_step,
             else:
                 w.x, s = y, s_y
         w.step += 1
+        w.t = t
         w.record(t, last=t == float(levels[-1]))
-        if on_step is not None:
-            on_step(w)
-    return float(levels[-1])
+        yield
 
 
 def annealed_levels(density: NoisedDensity, steps: int) -> np.ndarray:
@@ -303,6 +294,82 @@ def annealed_levels(density: NoisedDensity, steps: int) -> np.ndarray:
     return np.linspace(sch.t_end, last, steps) if steps > 1 else np.array([last])
 
 
+class Generation:
+    """One generation run advanced a step at a time (:meth:`step`), for callers that show it as it goes
+    (the GUI's worker); :func:`generate` runs it to the end. ``walkers`` holds the positions ``x``, the
+    log-weights ``log_w``, the time ``t`` and the step count ``step`` after the last step."""
+
+    def __init__(self, density: NoisedDensity, config: GenerateConfig, score: ScoreFn | None = None,
+                 generator: torch.Generator | None = None, device: torch.device | str = "cpu") -> None:
+        self.density = density
+        self.cfg = cfg = config.validated()
+        self.device = dev = torch.device(device)
+        gen = generator if generator is not None else torch.Generator(device=dev).manual_seed(cfg.seed)
+        score_fn = score if score is not None else _on_device(exact_score(density), dev)
+        self._start = time.perf_counter()
+        self.walkers = w = _Walkers(density, cfg, gen, dev)
+        if cfg.solver == "annealed-langevin":
+            self.times = annealed_levels(density, cfg.steps)
+            self._steps = _annealed_langevin(w, score_fn, self.times)
+        else:
+            self.times = np.linspace(density.schedule.t_end, density.t_min, cfg.steps + 1)
+            self._steps = (_sde if cfg.solver == "sde" else _ode)(w, score_fn, self.times)
+        self.total_steps = cfg.steps  # solver steps (annealed Langevin: levels)
+        self.done = False
+
+    def step(self) -> bool:
+        """One solver step (annealed Langevin: one level); False once the run has ended."""
+        if self.done:
+            return False
+        try:
+            next(self._steps)
+        except StopIteration:
+            self.done = True
+            return False
+        if self.walkers.step >= self.total_steps:
+            self.done = True
+        return True
+
+    def stop(self) -> None:
+        """End the run where it is (the result then belongs to ``rho`` at the time reached)."""
+        self.walkers.stop_here()
+        self.done = True
+
+    def result(self) -> GenerateResult:
+        """Positions, weights, histories and the mode masses with their standard errors, at the time reached."""
+        w, cfg, density = self.walkers, self.cfg, self.density
+        final_t = w.t
+        ref = density.reference
+        labels = ref.basin_of(w.x.detach().cpu().numpy())
+        p = torch.softmax(w.log_w.double(), 0).cpu().numpy()
+        mw = np.bincount(labels[labels >= 0], weights=p[labels >= 0], minlength=ref.n_modes)
+        mw = mw / max(mw.sum(), 1e-300)
+        w.min_ess = min(w.min_ess, jz.ess_fraction(w.log_w))
+        ess = w.min_ess * cfg.walkers  # after resampling the final ESS overstates the information: the smallest
+        exact = density.mode_weights(final_t)
+        se_ess = np.sqrt(exact * (1 - exact) / max(ess, 1.0))
+        if cfg.jarzynski:
+            se = genealogy_standard_errors(p, labels, w.ancestors.cpu().numpy(), ref.n_modes)
+        else:
+            se = np.sqrt(exact * (1 - exact) / cfg.walkers)
+        return GenerateResult(
+            positions=w.x.detach().cpu().numpy(),
+            log_weights=w.log_w.detach().cpu().numpy(),
+            times=np.array(w.times),
+            kl_history=np.array(w.kls),
+            kl_floor=np.array(w.floors),
+            ess_history=np.array(w.ess),
+            resample_count=w.resample_count,
+            mode_weights=mw,
+            mode_weights_se=se,
+            mode_weights_se_ess=se_ess,
+            mode_weights_exact=exact,
+            final_time=final_t,
+            seconds=time.perf_counter() - self._start,
+            steps_done=w.step,
+        )
+
+
 def generate(density: NoisedDensity, config: GenerateConfig, score: ScoreFn | None = None,
              generator: torch.Generator | None = None, device: torch.device | str = "cpu",
              on_step: Callable[[_Walkers], None] | None = None,
@@ -311,48 +378,14 @@ def generate(density: NoisedDensity, config: GenerateConfig, score: ScoreFn | No
 
     ``should_stop()`` is asked before every step (annealed Langevin: every level); once True the run
     ends there and the result is that of the time reached (``final_time``, ``steps_done``)."""
-    cfg = config.validated()
-    dev = torch.device(device)
-    gen = generator if generator is not None else torch.Generator(device=dev).manual_seed(cfg.seed)
-    score_fn = score if score is not None else _on_device(exact_score(density), dev)
-    start = time.perf_counter()
-    w = _Walkers(density, cfg, gen, dev)
-    sch = density.schedule
-    if cfg.solver == "annealed-langevin":
-        grid = annealed_levels(density, cfg.steps)
-        final_t = _annealed_langevin(w, score_fn, grid, on_step, should_stop)
-    else:
-        grid = np.linspace(sch.t_end, density.t_min, cfg.steps + 1)
-        final_t = (_sde if cfg.solver == "sde" else _ode)(w, score_fn, grid, on_step, should_stop)
-    ref = density.reference
-    labels = ref.basin_of(w.x.detach().cpu().numpy())
-    p = torch.softmax(w.log_w.double(), 0).cpu().numpy()
-    mw = np.bincount(labels[labels >= 0], weights=p[labels >= 0], minlength=ref.n_modes)
-    mw = mw / max(mw.sum(), 1e-300)
-    w.min_ess = min(w.min_ess, jz.ess_fraction(w.log_w))
-    ess = w.min_ess * cfg.walkers  # after resampling the final ESS overstates the information: the smallest
-    exact = density.mode_weights(final_t)
-    se_ess = np.sqrt(exact * (1 - exact) / max(ess, 1.0))
-    if cfg.jarzynski:
-        se = genealogy_standard_errors(p, labels, w.ancestors.cpu().numpy(), ref.n_modes)
-    else:
-        se = np.sqrt(exact * (1 - exact) / cfg.walkers)
-    return GenerateResult(
-        positions=w.x.detach().cpu().numpy(),
-        log_weights=w.log_w.detach().cpu().numpy(),
-        times=np.array(w.times),
-        kl_history=np.array(w.kls),
-        kl_floor=np.array(w.floors),
-        ess_history=np.array(w.ess),
-        resample_count=w.resample_count,
-        mode_weights=mw,
-        mode_weights_se=se,
-        mode_weights_se_ess=se_ess,
-        mode_weights_exact=exact,
-        final_time=final_t,
-        seconds=time.perf_counter() - start,
-        steps_done=w.step,
-    )
+    run = Generation(density, config, score, generator, device)
+    while not run.done:
+        if should_stop is not None and should_stop():
+            run.stop()
+            break
+        if run.step() and on_step is not None:
+            on_step(run.walkers)
+    return run.result()
 
 
 def genealogy_standard_errors(p: np.ndarray, labels: np.ndarray, ancestors: np.ndarray, n_modes: int) -> np.ndarray:

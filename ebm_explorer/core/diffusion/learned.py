@@ -22,7 +22,7 @@ from ebm_explorer.core.diffusion.generate import ScoreFn
 from ebm_explorer.core.diffusion.paths import NoisedDensity
 from ebm_explorer.core.errors import NumericalError
 
-__all__ = ["NoiseConditionalScore", "train_score_network"]
+__all__ = ["NoiseConditionalScore", "ScoreTrainer", "train_score_network"]
 
 _FOURIER = 4
 
@@ -68,37 +68,61 @@ class NoiseConditionalScore(nn.Module):
         return fn
 
 
+class ScoreTrainer:
+    """Denoising score matching across the path's noise levels, one Adam iteration per :meth:`step` (the
+    GUI's worker shows the loss as it goes): fresh exact target samples each iteration, the learning
+    rate decayed 10x by cosine over ``iterations``."""
+
+    def __init__(self, density: NoisedDensity, iterations: int, generator: torch.Generator, batch: int = 512,
+                 lr: float = 2e-3, hidden: tuple[int, ...] = (128, 128), device: torch.device | str = "cpu",
+                 seed: int = 0) -> None:
+        self.density, self.iterations, self.generator, self.batch = density, int(iterations), generator, int(batch)
+        self.device = torch.device(device)
+        self.model = NoiseConditionalScore(density, hidden, seed, self.device)
+        self.opt = torch.optim.Adam(self.model.parameters(), lr=lr)
+        self.sched = torch.optim.lr_scheduler.CosineAnnealingLR(self.opt, max(self.iterations, 1), eta_min=lr / 10)
+        sch = density.schedule
+        self.t_lo = max(density.t_min, 1e-3 * sch.t_end)
+        self.losses: list[float] = []
+        self.seconds = 0.0
+
+    @property
+    def done(self) -> bool:
+        return len(self.losses) >= self.iterations
+
+    def step(self) -> float:
+        """One iteration; returns its loss (a NaN/inf loss raises :class:`NumericalError`)."""
+        start = time.perf_counter()
+        model, dev, sch, batch, gen = self.model, self.device, self.density.schedule, self.batch, self.generator
+        x0 = self.density.sample_data(batch, gen).to(dev, torch.float32)
+        u = torch.rand(batch, generator=gen, dtype=torch.float64)
+        t = self.t_lo + (sch.t_end - self.t_lo) * u
+        a = torch.tensor([sch.alpha(float(v)) for v in t], dtype=torch.float32, device=dev)[:, None]
+        s = torch.tensor([sch.sigma(float(v)) for v in t], dtype=torch.float32, device=dev)[:, None]
+        z = torch.randn((batch, 2), generator=gen, dtype=torch.float64).to(dev, torch.float32)
+        eps_hat, d_hat = model(a * x0 + s * z, t.to(dev, torch.float32))
+        loss = ((eps_hat - z) ** 2).sum(1).mean() + ((d_hat - x0) ** 2).sum(1).mean() / model.scale**2
+        self.opt.zero_grad()
+        loss.backward()
+        self.opt.step()
+        self.sched.step()
+        self.losses.append(float(loss.detach()))
+        self.seconds += time.perf_counter() - start
+        if not math.isfinite(self.losses[-1]):
+            raise NumericalError("the score network's loss became NaN/inf: lower the learning rate")
+        return self.losses[-1]
+
+
 def train_score_network(density: NoisedDensity, iterations: int, generator: torch.Generator,
                         batch: int = 512, lr: float = 2e-3, hidden: tuple[int, ...] = (128, 128),
                         device: torch.device | str = "cpu", seed: int = 0,
                         should_stop: Callable[[], bool] | None = None) -> tuple[NoiseConditionalScore, dict]:
-    """Train on fresh exact target samples each iteration (Adam, learning rate decayed 10x by cosine).
-    Returns the network and ``{"loss": [...], "seconds": s}``; ``should_stop()``, asked before every
-    iteration, ends the training early (``loss`` then has fewer entries than ``iterations``)."""
-    dev = torch.device(device)
-    model = NoiseConditionalScore(density, hidden, seed, dev)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(iterations, 1), eta_min=lr / 10)
-    sch = density.schedule
-    t_lo = max(density.t_min, 1e-3 * sch.t_end)
-    losses = []
-    start = time.perf_counter()
-    for _ in range(iterations):
+    """Train a :class:`ScoreTrainer` for ``iterations``. Returns the network and ``{"loss": [...],
+    "seconds": s}``; ``should_stop()``, asked before every iteration, ends the training early (``loss``
+    then has fewer entries than ``iterations``)."""
+    trainer = ScoreTrainer(density, iterations, generator, batch, lr, hidden, device, seed)
+    while not trainer.done:
         if should_stop is not None and should_stop():
             break
-        x0 = density.sample_data(batch, generator).to(dev, torch.float32)
-        u = torch.rand(batch, generator=generator, dtype=torch.float64)
-        t = t_lo + (sch.t_end - t_lo) * u
-        a = torch.tensor([sch.alpha(float(v)) for v in t], dtype=torch.float32, device=dev)[:, None]
-        s = torch.tensor([sch.sigma(float(v)) for v in t], dtype=torch.float32, device=dev)[:, None]
-        z = torch.randn((batch, 2), generator=generator, dtype=torch.float64).to(dev, torch.float32)
-        eps_hat, d_hat = model(a * x0 + s * z, t.to(dev, torch.float32))
-        loss = ((eps_hat - z) ** 2).sum(1).mean() + ((d_hat - x0) ** 2).sum(1).mean() / model.scale**2
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        sched.step()
-        losses.append(float(loss.detach()))
-        if not math.isfinite(losses[-1]):
-            raise NumericalError("the score network's loss became NaN/inf: lower the learning rate")
-    return model, {"loss": losses, "seconds": time.perf_counter() - start}
+        trainer.step()
+    return trainer.model, {"loss": trainer.losses, "seconds": trainer.seconds}
