@@ -24,6 +24,10 @@ import numpy as np
 import torch
 
 from ebm_explorer.core.devices import make_generator, resolve_device
+from ebm_explorer.core.diffusion.frames import walker_numbers
+from ebm_explorer.core.diffusion.generate import GenerateConfig, Generation
+from ebm_explorer.core.diffusion.learned import train_score_network
+from ebm_explorer.core.diffusion.paths import make_schedule, noised_density
 from ebm_explorer.core.resources import device_with_fallback
 from ebm_explorer.core.errors import UserInputError
 from ebm_explorer.core.landscapes import Landscape, landscape_from_spec
@@ -37,7 +41,7 @@ from ebm_explorer.export.recorder import Recorder
 from ebm_explorer.export.streaming import CancelToken, ProgressFn, check_cancel
 from ebm_explorer.export.trajectories import TrajectoryData, export_trajectories
 from ebm_explorer.scenes.io import scene_to_toml
-from ebm_explorer.core.run_settings import RunSpec, SampleSettings, TemperedSettings, TrainSettings
+from ebm_explorer.core.run_settings import GenerateSettings, RunSpec, SampleSettings, TemperedSettings, TrainSettings
 from ebm_explorer.scenes.model import Scene
 from ebm_explorer.scenes.science import mode_weight_curve, ula_ellipses
 
@@ -71,6 +75,8 @@ def check_scene_resources(scene: Scene, steps: int | None = None) -> None:
             n, dtype = s.walkers + s.data_size, DTYPES[s.dtype]
         elif isinstance(s, TemperedSettings):
             n, dtype = s.walkers * (s.replicas if s.algorithm == "pt" else 1), DTYPES[s.dtype]
+        elif isinstance(s, GenerateSettings):
+            n, dtype = s.walkers, torch.float64
         else:
             n, dtype = s.walkers, DTYPES[s.dtype]
         device, _notice = device_with_fallback(s.device)
@@ -259,6 +265,54 @@ def _run_train(scene: Scene, run: RunSpec, steps: int | None, record_every: int 
                      trainer.walkers.detach().cpu().numpy(), [(0, refs[None])])
 
 
+def _run_generate(scene: Scene, run: RunSpec, record_every: int | None, max_walkers: int,
+                  refs: dict[float | None, GridReference], cancel: CancelToken, stop: StopFn = None) -> RunOutput:
+    """A generation run: its own ``steps`` (K is part of the experiment: ``--steps`` does not change it);
+    each record's metrics are the walkers against the exact ``rho_t`` (weighted when Jarzynski is on)."""
+    g: GenerateSettings = run.settings.validated()  # type: ignore[union-attr]
+    target = scene_landscape(scene)
+    if None not in refs:
+        refs[None] = compute_reference(target, target.box, REFERENCE_RESOLUTION)
+    device = resolve_device(g.device)
+    density = noised_density(target, make_schedule(g.path))
+    score = None
+    if g.score == "learned":
+        net, _info = train_score_network(density, g.train_iterations, make_generator(g.seed + 1), device=device,
+                                         seed=g.seed, should_stop=stop)
+        score = net.score_fn()
+    config = GenerateConfig(solver=g.solver, steps=g.steps, walkers=g.walkers, jarzynski=g.jarzynski,
+                            resample_threshold=g.resample_threshold, langevin_steps=g.langevin_steps,
+                            langevin_eps=g.langevin_eps, record_every=g.steps, seed=g.seed)
+    gen = Generation(density, config, score, make_generator(g.seed, device), device)
+    every = _record_plan(g.steps, record_every)
+    col = _Collector(min(g.walkers, max_walkers))
+
+    def record() -> None:
+        w = gen.walkers
+        check_cancel(cancel)
+        nums = walker_numbers(density, w.t, w.x, w.log_w if g.jarzynski else None)
+        weighted = g.jarzynski
+        col.add(w.step, w.x, target.energy(w.x.to(torch.float64)), None, w.log_w if weighted else None,
+                {"kl": nums.kl_weighted if weighted else nums.kl, "kl_expected": nums.kl_floor_weighted if weighted
+                 else nums.kl_floor, "ess_fraction": nums.ess,
+                 "mode_weights": nums.mode_weights_weighted if weighted else nums.mode_weights,
+                 "mode_weights_true": nums.mode_weights_exact})
+
+    with torch.no_grad():
+        record()
+        while not gen.done:
+            if stop is not None and stop():
+                gen.stop()
+                break
+            gen.step()
+            if gen.walkers.step % every == 0 or gen.done:
+                record()
+        if col.steps[-1] != gen.walkers.step:
+            record()
+    return RunOutput(run.display_label, "generate", col.trajectory(), col.metrics(),
+                     gen.walkers.x.detach().cpu().numpy(), [(0, refs[None])])
+
+
 def run_scene(
     scene: Scene,
     steps: int | None = None,
@@ -293,6 +347,8 @@ def run_scene(
             from ebm_explorer.scenes.tempered_run import run_tempered  # it builds on this module's records
 
             out = run_tempered(scene, run, steps, record_every, max_walkers, refs, cancel, stop)
+        elif run.kind == "generate":
+            out = _run_generate(scene, run, record_every, max_walkers, refs, cancel, stop)
         else:
             out = _run_train(scene, run, steps, record_every, max_walkers, refs, cancel, stop)
         outputs.append(out)

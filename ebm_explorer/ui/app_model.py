@@ -1,6 +1,6 @@
 """The application model: what the app shows and runs, in one object that views observe through signals.
 
-It holds the mode (sample / train / tempered), compare mode, the display options, the current scene and whether it
+It holds the mode (sample / train / tempered / generate), compare mode, the display options, the current scene and whether it
 has unsaved edits, the current landscape, the run specifications and the threads that serve them.
 Widgets and controllers call its setters; each change is announced by a signal, and the views follow
 it (none of them writes another's widgets). It owns every worker thread (runs and the job thread) and
@@ -20,6 +20,8 @@ from ebm_explorer.core.landscapes import Landscape
 from ebm_explorer.core.run_settings import RunSpec
 from ebm_explorer.export.metrics_history import MetricsHistory
 from ebm_explorer.workers.base import LoopWorker
+from ebm_explorer.workers.generate_messages import GenerateSnapshot
+from ebm_explorer.workers.generate_worker import GenerateWorker
 from ebm_explorer.workers.commands import JobKey, ReferenceKey, SetLandscape, SetReference, SetSettings, SetSpeed
 from ebm_explorer.workers.jobs import JobWorker, reference_job
 from ebm_explorer.workers.messages import JobDone, ReferenceReady, RunSnapshot, RunState, WorkerError
@@ -29,7 +31,7 @@ from ebm_explorer.workers.training_worker import TrainingWorker
 
 __all__ = ["AppModel", "DisplayOptions", "MODES"]
 
-MODES = ("sample", "train", "tempered")
+MODES = ("sample", "train", "tempered", "generate")
 
 
 @dataclass(frozen=True)
@@ -49,10 +51,11 @@ class AppModel(QtCore.QObject):
     reference_failed = QtCore.Signal(str)
     runs_rebuilt = QtCore.Signal(list)  # list[RunSpec]
     snapshot = QtCore.Signal(object)  # RunSnapshot (already stored in ``latest``)
+    generation = QtCore.Signal(object)  # GenerateSnapshot of a generation run (also stored in ``latest``)
     run_state = QtCore.Signal(object)  # RunState
     worker_error = QtCore.Signal(object)  # WorkerError
     job_done = QtCore.Signal(object)  # JobDone other than the reference
-    mode_changed = QtCore.Signal(str)  # sample | train | tempered
+    mode_changed = QtCore.Signal(str)  # sample | train | tempered | generate
     compare_changed = QtCore.Signal(bool)
     display_changed = QtCore.Signal(object)  # DisplayOptions
     scene_changed = QtCore.Signal(object)  # Scene | None: the scene on screen
@@ -83,7 +86,7 @@ class AppModel(QtCore.QObject):
 
     # ---- what is shown -------------------------------------------------------------------
     def set_mode(self, mode: str) -> bool:
-        """Sample, train or tempered (PT / SMC); True when it changed (the runs are rebuilt by the caller)."""
+        """Sample, train, tempered (PT / SMC) or generate; True when it changed (the runs are rebuilt by the caller)."""
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
         if mode == self.mode:
@@ -169,6 +172,8 @@ class AppModel(QtCore.QObject):
                 w: LoopWorker = TrainingWorker(base + i, spec.settings, self.landscape, self.version)
             elif spec.kind == "tempered":
                 w = TemperingWorker(base + i, spec.settings, self.landscape, self.version)
+            elif spec.kind == "generate":
+                w = GenerateWorker(base + i, spec.settings, self.landscape, self.version)
             else:
                 w = SamplingWorker(base + i, spec.settings, self.landscape, self.version)
             w.max_steps_per_s = self.speed
@@ -206,6 +211,9 @@ class AppModel(QtCore.QObject):
         if i is None:
             return
         self.latest[i] = snap
+        if isinstance(snap, GenerateSnapshot):
+            self.generation.emit(snap)
+            return
         if snap.metrics is not None:
             self.histories[i].append(snap.metrics)
         self.snapshot.emit(snap)

@@ -23,6 +23,7 @@ from ebm_explorer.ui.editor_panel import EditorPanel
 from ebm_explorer.ui.landscape_view import RUN_COLOURS, LandscapeView
 from ebm_explorer.ui.metrics_panel import MAX_RUNS, MetricsPanel
 from ebm_explorer.ui.export_actions import ExportController
+from ebm_explorer.ui.generate_mode import GenerateMode
 from ebm_explorer.ui.gui_thread_gc import collect_in_gui_thread
 from ebm_explorer.ui.key_guard import EditorKeyGuard
 from ebm_explorer.ui.landscape_history import LandscapeHistory
@@ -180,6 +181,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.scenes = SceneController(self)
         self.history = LandscapeHistory(self)  # Ctrl+Z / Ctrl+Shift+Z for landscape edits and scene switches
         self.tempering = TemperingController(self)  # PT / SMC: the Crossing barriers dock
+        self.generate = GenerateMode(self)  # the Generate tab, page and mode entry
         self.presenter = PresenterMode(self)
         self.exporter = ExportController(self)
         # degenerate landscapes, blown-up walkers, device fallbacks (banner, wall, counter); autosave
@@ -338,6 +340,8 @@ class MainWindow(QtWidgets.QMainWindow):
             return scene_runs
         if self.compare:
             return self.compare_panel.build(s, t)
+        if self.mode == "generate":
+            return self.generate.specs()
         if self.mode == "train":
             return [RunSpec("train", f"{t.method} ({t.model})", t)]
         if self.mode == "tempered":
@@ -347,7 +351,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     @property
     def mode(self) -> str:
-        """``sample``, ``train`` or ``tempered`` (held by the app model)."""
+        """``sample``, ``train``, ``tempered`` or ``generate`` (held by the app model)."""
         return self.model.mode
 
     @property

@@ -124,11 +124,13 @@ class PresenterMode(QtCore.QObject):
         out += [(p, False) for p in w.metrics.plots.values()]
         out.append((w.scenes.fisher_panel.plot, False))
         out += [(p, False) for p in w.tempering.display.plots()]
+        out += w.generate.view.plots()
         return out
 
     def _graphics_widgets(self) -> list[pg.GraphicsLayoutWidget]:
         w = self.window
-        return [*w.all_views(), w.metrics.graphics, w.scenes.fisher_panel.graphics, *w.tempering.display.graphics()]
+        return [*w.all_views(), w.metrics.graphics, w.scenes.fisher_panel.graphics, *w.tempering.display.graphics(),
+                w.generate.view.graphics]
 
     def restyle(self) -> None:
         """Apply the theme and (in presenter mode) the large fonts and thick lines to every plot."""

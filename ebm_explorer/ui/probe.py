@@ -124,6 +124,8 @@ def window_state(w: Any) -> dict[str, Any]:
         "status_message": w.statusBar().currentMessage(),
         "targets": _targets(w),
         "tempering": w.tempering.probe_state(),
+        "generate": w.generate.view.probe_state(),
+        "mode": w.mode,
         "dock": None if dock is None else {
             "visible": dock.isVisible(), "width": dock.width(),
             "hscroll": [s.horizontalScrollBar().isVisible() for s in scrolls if hasattr(s, "horizontalScrollBar")],

@@ -56,6 +56,10 @@ def _fields_of(w: Any, kind: str) -> dict[str, Any]:
         p = w.sampler_panel
         return {"step_size": p.step_size, "leapfrog_steps": p.leapfrog, "walkers": p.walkers, "seed": p.seed,
                 "steps_per_frame": p.steps_per_frame}
+    if kind == "generate":
+        g = w.generate.panel
+        return {"steps": g.steps, "walkers": g.walkers, "train_iterations": g.train_iterations,
+                "resample_threshold": g.threshold, "langevin_steps": g.langevin_steps, "seed": g.seed}
     p = w.training_panel
     return {"data_size": p.data_size, "components": p.components, "cd_steps": p.cd_steps, "step_size": p.step_size,
             "lr": p.lr, "walkers": p.walkers, "resample_threshold": p.threshold, "iterations": p.iterations,
@@ -331,7 +335,7 @@ class SceneController(QtCore.QObject):
         w.model.set_landscape(land)
         for v in w.all_views():
             v.show_message("computing the exact reference…")
-        compare = len(scene.runs) > 1
+        compare = len(scene.runs) > 1 and scene.runs[0].kind != "generate"  # generation runs share one page
         w.model.set_compare(compare)  # the window follows (compare action, central view)
         if w.view3d_action.isChecked() and (compare or not scene.view.view_3d):
             w.view3d_action.setChecked(False)
@@ -386,6 +390,9 @@ class SceneController(QtCore.QObject):
         tempered = next((r.settings for r in scene.runs if r.kind == "tempered"), None)
         if tempered is not None:
             w.tempering_panel.set_settings(tempered)
+        generate = next((r.settings for r in scene.runs if r.kind == "generate"), None)
+        if generate is not None:
+            w.generate.panel.set_settings(generate)
         if sample is not None:
             w.sampler_panel.blockSignals(True)
             w.sampler_panel.set_config(sample)
@@ -393,7 +400,7 @@ class SceneController(QtCore.QObject):
             w.views[0].set_start_point(sample.init_point if sample.init == "point" else None)
         if train is not None:
             w.training_panel.set_settings(train)
-        if len(scene.runs) > 1:
+        if len(scene.runs) > 1 and generate is None:
             rows = [(_algorithm_of(r), r.settings.step_size) for r in scene.runs]
             w.compare_panel.blockSignals(True)
             w.compare_panel.set_rows(rows)
@@ -406,7 +413,7 @@ class SceneController(QtCore.QObject):
     def _panel_state(self) -> tuple[Any, ...]:
         w = self.window
         return (w.sampler_panel.config(), w.training_panel.settings(), w.tempering_panel.settings(),
-                tuple(w.compare_panel.choices()), w.mode, w.compare)
+                tuple(w.compare_panel.choices()), w.mode, w.compare, w.generate.panel.state())
 
     def runs_override(self) -> list[RunSpec] | None:
         """The scene's own runs while the panels still show what the scene set (else None)."""

@@ -58,7 +58,7 @@ def test_builtin_scenes_round_trip(number: int, tmp_path: Path) -> None:
 
 def test_builtin_catalogue() -> None:
     numbers = [n for n, _, _ in list_builtin_scenes()]
-    assert numbers == [1, 2, 3, 4, 5, 6, 7]
+    assert numbers == [1, 2, 3, 4, 5, 6, 7, 8]
     assert load_builtin_scene("fisher_vs_kl") == load_builtin_scene(3) == load_builtin_scene("03_fisher_vs_kl")
     assert len(load_builtin_scene(1).runs) == 3 and {r.kind for r in load_builtin_scene(1).runs} == {"train"}
     assert load_default_scene().runs[0].kind == "sample"
