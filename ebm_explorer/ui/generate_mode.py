@@ -3,7 +3,9 @@ and the wiring from the app model's generation snapshots to the page.
 
 In Generate mode the runs are generation runs (``GenerateSettings``, from the Generate tab or a scene);
 the central view shows :class:`GenerateView` and the live-panels dock (sampler and training metrics) is
-hidden, as its plots have nothing to show for a generation run. Leaving the mode puts both back.
+hidden, as its plots have nothing to show for a generation run. Leaving the mode puts both back. The
+Generate tab takes the Compare tab's place in this mode only (runs side by side are the tab's "All three
+samplers"), so the dock keeps its width: every tab label whole at 1280 pixels.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 from PySide6 import QtCore, QtWidgets
 
 from ebm_explorer.core.run_settings import GenerateSettings, RunSpec
+from ebm_explorer.ui.dock_fit import fit_controls
 from ebm_explorer.ui.generate_panel import GeneratePanel
 from ebm_explorer.ui.generate_view import GenerateView
 from ebm_explorer.workers.generate_messages import GenerateSnapshot
@@ -31,7 +34,10 @@ class GenerateMode(QtCore.QObject):
         scroll = QtWidgets.QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.panel)
+        self._scroll = scroll
         window.tabs.insertTab(3, scroll, "Generate")
+        window.tabs.setTabVisible(window.tabs.indexOf(scroll), False)
+        fit_controls(window.tabs)  # the dock as wide as the new page needs too
         self.page = window.stack.addWidget(self.view)
         window.mode_box.addItem("Generate", "generate")
         window.draw_loop.add(self.view)
@@ -61,14 +67,18 @@ class GenerateMode(QtCore.QObject):
 
     def _on_mode_changed(self, mode: str) -> None:
         dock = self._metrics_dock
-        if mode == "generate":
+        tabs = self.window.tabs
+        on = mode == "generate"
+        compare = next((i for i in range(tabs.count()) if tabs.tabText(i) == "Compare"), None)
+        mine = tabs.indexOf(self._scroll)
+        tabs.setTabVisible(mine, on)
+        if compare is not None:
+            tabs.setTabVisible(compare, not on)
+        if on:
             if dock is not None:
                 self._metrics_was_visible = dock.isVisible()
                 dock.setVisible(False)
-            tabs = self.window.tabs
-            for i in range(tabs.count()):
-                if tabs.tabText(i) == "Generate":
-                    tabs.setCurrentIndex(i)
+            tabs.setCurrentIndex(mine)
         elif dock is not None and self._metrics_was_visible:
             dock.setVisible(True)
         self._show_page()

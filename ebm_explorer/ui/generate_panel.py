@@ -15,10 +15,9 @@ from ebm_explorer.ui.panels import _combo, _int_spin
 
 __all__ = ["GeneratePanel", "PATH_NAMES", "SOLVER_NAMES", "SCORE_NAMES"]
 
-PATH_NAMES = {"interpolant": "Linear interpolant (α = 1 − t, σ = t)", "vp": "Variance preserving (VP)"}
-SOLVER_NAMES = {"sde": "Reverse SDE (Euler–Maruyama)", "ode": "Probability-flow ODE (Heun)",
-                "annealed-langevin": "Annealed Langevin"}
-SCORE_NAMES = {"exact": "Exact score of ρ_t", "learned": "Learned (MLP, denoising score matching)"}
+PATH_NAMES = {"interpolant": "Interpolant (α=1−t, σ=t)", "vp": "VP diffusion"}
+SOLVER_NAMES = {"sde": "Reverse SDE", "ode": "Probability-flow ODE", "annealed-langevin": "Annealed Langevin"}
+SCORE_NAMES = {"exact": "Exact ∇log ρ_t", "learned": "Learned (DSM network)"}
 
 
 class GeneratePanel(QtWidgets.QWidget):
@@ -32,25 +31,33 @@ class GeneratePanel(QtWidgets.QWidget):
         self._base = s
         form = QtWidgets.QFormLayout(self)
         self.path = _combo(PATH_NAMES, s.path)
+        self.path.setToolTip("Linear stochastic interpolant x_t = (1 − t) x_0 + t z, or the variance-preserving "
+                             "diffusion (Song et al. 2021)")
         self.solver = _combo(SOLVER_NAMES, s.solver)
-        self.all_solvers = QtWidgets.QCheckBox("All three samplers side by side")
+        self.solver.setToolTip("Reverse SDE: Euler–Maruyama; ODE: Heun on the probability flow; annealed "
+                               "Langevin: K noise levels of ULA steps (Song and Ermon)")
+        self.all_solvers = QtWidgets.QCheckBox("All three samplers")
         self.all_solvers.setToolTip("Run the reverse SDE, the ODE and annealed Langevin with these settings and "
                                     "compare their KL against ρ_t (the ODE runs without weights)")
         self.steps = _int_spin(1, 100_000, s.steps, "Steps K")
         self.steps.setToolTip("Time steps from t = 1 to 0 (annealed Langevin: noise levels)")
         self.walkers = _int_spin(10, min(RANGES["walkers"][1], 1_000_000), s.walkers, "Walkers")
         self.score = _combo(SCORE_NAMES, s.score)
+        self.score.setToolTip("The exact score of ρ_t, or an MLP trained first by denoising score matching "
+                              "across the noise levels (progress above the view)")
         self.train_iterations = _int_spin(1, 1_000_000, s.train_iterations, "Training iterations")
         self.train_iterations.setToolTip("Learned score: Adam iterations of 512 fresh exact samples, all noise levels")
-        self.jarzynski = QtWidgets.QCheckBox("Jarzynski weights (walker opacity)")
+        self.jarzynski = QtWidgets.QCheckBox("Jarzynski weights")
         self.jarzynski.setChecked(s.jarzynski)
-        self.jarzynski.setToolTip("Weights that remove the discretization error (stochastic samplers only)")
+        self.jarzynski.setToolTip("Weights that remove the discretization error (stochastic samplers only); "
+                                  "drawn as the walkers' opacity")
         self.threshold = QtWidgets.QDoubleSpinBox()
         self.threshold.setRange(0.0, 1.0)
         self.threshold.setSingleStep(0.05)
         self.threshold.setValue(s.resample_threshold)
         self.threshold.setToolTip("Resample the walkers when ESS/N falls below this (0: never)")
         self.langevin_steps = _int_spin(1, 100_000, s.langevin_steps, "Langevin steps per level")
+        self.langevin_steps.setToolTip("Annealed Langevin: ULA steps at each noise level")
         self.seed = SeedField(s.seed)
         form.addRow("Path", self.path)
         form.addRow("Sampler", self.solver)
@@ -61,7 +68,7 @@ class GeneratePanel(QtWidgets.QWidget):
         form.addRow("Training iterations", self.train_iterations)
         form.addRow(self.jarzynski)
         form.addRow("Resample below ESS/N", self.threshold)
-        form.addRow("Langevin steps / level", self.langevin_steps)
+        form.addRow("Langevin steps", self.langevin_steps)
         form.addRow("Seed", self.seed)
         hint = QtWidgets.QLabel("Run (Space) generates; the time slider under the view goes back over the run.")
         hint.setWordWrap(True)

@@ -74,10 +74,10 @@ class GenerateView(QtWidgets.QWidget):
         self.image = pg.ImageItem()
         self.image.setColorMap(pg.colormap.get("inferno"))
         self.landscape.addItem(self.image)
-        self.arrows = pg.PlotDataItem(pen=pg.mkPen("#e0e0e0", width=1.2), connect="pairs")
+        self.arrows = pg.PlotDataItem(pen=pg.mkPen(255, 255, 255, 170, width=1.2), connect="pairs")
         self.arrows.setZValue(5)
         self.landscape.addItem(self.arrows)
-        self.walkers = pg.ScatterPlotItem(size=4, pen=None)
+        self.walkers = pg.ScatterPlotItem(size=3.5, pen=None)
         self.walkers.setZValue(10)
         self.landscape.addItem(self.walkers)
         self.message = pg.TextItem("", color="w", anchor=(0.5, 0.5))
@@ -87,6 +87,8 @@ class GenerateView(QtWidgets.QWidget):
         self.kl_plot.setLabel("bottom", "t (noise → data)")
         self.kl_plot.invertX(True)
         self.kl_plot.setLogMode(False, True)
+        self.legend = pg.LegendItem(offset=(-8, 8), labelTextColor="#d0d0d0", brush=pg.mkBrush(0, 0, 0, 150))
+        self.legend.setParentItem(self.kl_plot.vb)
         self.mass_plot = self.graphics.addPlot(row=1, col=1)
         self.mass_plot.setTitle("mass of the light mode: white exact, solid walkers, dashed weighted")
         self.mass_plot.setLabel("bottom", "t (noise → data)")
@@ -106,11 +108,18 @@ class GenerateView(QtWidgets.QWidget):
         self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.horizontalHeader().setSectionResizeMode(QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
         self.table.horizontalHeader().setStretchLastSection(True)
-        self.table.setSizeAdjustPolicy(QtWidgets.QAbstractScrollArea.SizeAdjustPolicy.AdjustToContents)
         self.table.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
+        # never wider than the page: the window's minimum width must not follow the table's text (a
+        # scroll bar appears instead); the height follows the rows (_fit_table_height)
+        self.table.setMinimumWidth(120)
+        self.table.setStyleSheet("QTableWidget { background: #15171c; color: #d0d0d0; gridline-color: #3a3d45; } "
+                                 "QHeaderView::section { background: #22252c; color: #d0d0d0; padding: 2px 6px; "
+                                 "border: 0px; } QTableCornerButton::section { background: #22252c; border: 0px; }")
+        self.table.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Fixed)
         lay.addWidget(self.table)
 
         row = QtWidgets.QHBoxLayout()
+        options = QtWidgets.QHBoxLayout()
         row.addWidget(QtWidgets.QLabel("noise  t = 1"))
         self.slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
         self.slider.setObjectName("time_slider")
@@ -125,21 +134,23 @@ class GenerateView(QtWidgets.QWidget):
         row.addWidget(QtWidgets.QLabel("t = 0  data"))
         self.time_label = QtWidgets.QLabel("t = 1.000")
         self.time_label.setObjectName("time_label")
-        self.time_label.setMinimumWidth(230)
-        row.addWidget(self.time_label)
+        options.addWidget(self.time_label, 1)
         self.run_box = QtWidgets.QComboBox()
         self.run_box.setToolTip("Whose walkers are drawn")
+        self.run_box.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.run_box.setMinimumContentsLength(24)
         self.run_box.currentIndexChanged.connect(lambda _i: self.mark_dirty())
-        row.addWidget(self.run_box)
+        options.addWidget(self.run_box)
         self.show_arrows = QtWidgets.QCheckBox("Score arrows")
         self.show_arrows.setChecked(True)
         self.show_arrows.toggled.connect(lambda _on: self.mark_dirty())
         self.by_weight = QtWidgets.QCheckBox("Opacity by weight")
         self.by_weight.setChecked(True)
         self.by_weight.toggled.connect(lambda _on: self.mark_dirty())
-        row.addWidget(self.show_arrows)
-        row.addWidget(self.by_weight)
+        options.addWidget(self.show_arrows)
+        options.addWidget(self.by_weight)
         lay.addLayout(row)
+        lay.addLayout(options)
 
     # ---- data ----------------------------------------------------------------------------
     @property
@@ -158,6 +169,10 @@ class GenerateView(QtWidgets.QWidget):
             self.run_box.addItem(f"walkers of run {i + 1}: {lab}")
         self.run_box.setVisible(len(labels) > 1)
         self.run_box.blockSignals(False)
+        self.legend.clear()
+        for i, lab in enumerate(labels):
+            self.legend.addItem(pg.PlotDataItem(pen=pg.mkPen(RUN_COLOURS[i % len(RUN_COLOURS)], width=3)),
+                                f"{i + 1}: {lab}")
         self._set_slider(1.0)
         self.mark_dirty()
 
@@ -269,7 +284,7 @@ class GenerateView(QtWidgets.QWidget):
     def _draw_frame(self, sel: int, f: GenerationFrame) -> None:
         x0, x1, y0, y1 = self.box if self.box is not None else (-1, 1, -1, 1)
         img = f.density
-        self.image.setImage(img.T, autoLevels=False, levels=(0.0, float(max(img.max(), 1e-300))))
+        self.image.setImage(img, autoLevels=False, levels=(0.0, float(max(img.max(), 1e-300))))
         self.image.setRect(QtCore.QRectF(x0, y0, x1 - x0, y1 - y0))
         if self.show_arrows.isChecked():
             self.arrows.setData(*self._arrow_segments(f))
@@ -354,8 +369,7 @@ class GenerateView(QtWidgets.QWidget):
         rows: list[tuple[str, list[str], str]] = []
         ref = self.frame_at(self.selected)
         if ref is not None:
-            rows.append((f"exact ρ_t (t = {ref.t:.3f})", [_fmt_masses(ref.mode_weights_exact), "", "", "", ""],
-                         "#ffffff"))
+            rows.append((f"exact ρ_t (t = {ref.t:.3f})", [_fmt_masses(ref.mode_weights_exact), "", "", "", ""], ""))
         for i, frames in enumerate(self.frames):
             f = self.frame_at(i)
             if f is None:
@@ -364,7 +378,7 @@ class GenerateView(QtWidgets.QWidget):
             se = snap.mode_weights_se if (snap is not None and snap.phase == "finished"
                                           and f.step == max(frames)) else None
             weighted = np.all(np.isfinite(f.mode_weights_weighted))
-            rows.append((f"run {i + 1}: {self.labels[i]}",
+            rows.append((f"run {i + 1}",
                          [_fmt_masses(f.mode_weights, None if weighted else se),
                           _fmt_masses(f.mode_weights_weighted, se if weighted else None),
                           _fmt_kl(f.kl, f.kl_floor), _fmt_kl(f.kl_weighted, f.kl_floor_weighted),
@@ -372,15 +386,34 @@ class GenerateView(QtWidgets.QWidget):
         self.table.setRowCount(len(rows))
         self.table.setVerticalHeaderLabels([r[0] for r in rows])
         for r, (_name, cells, colour) in enumerate(rows):
-            head = self.table.verticalHeaderItem(r)
-            if head is not None:
-                head.setForeground(QtGui.QBrush(QtGui.QColor(colour)))
             for c, text in enumerate(cells):
                 item = self.table.item(r, c)
                 if item is None:
                     item = QtWidgets.QTableWidgetItem()
                     self.table.setItem(r, c, item)
                 item.setText(text)
+                item.setForeground(QtGui.QBrush(QtGui.QColor(colour or "#ffffff")))
+        self._fit_table_height()
+
+    def _fit_table_height(self) -> None:
+        """As tall as the header and the rows (and the scroll bar when the columns are wider than the page)."""
+        t = self.table
+        t.resizeRowsToContents()
+        h = t.horizontalHeader().height() + sum(t.rowHeight(r) for r in range(t.rowCount())) + 2 * t.frameWidth()
+        if t.horizontalScrollBar().isVisible():
+            h += t.horizontalScrollBar().height()
+        t.setFixedHeight(max(h, 40))
+
+    def minimumSizeHint(self) -> QtCore.QSize:  # noqa: N802 - Qt naming
+        """Small: this page sits in the window's central stack beside the others, and its rows of
+        controls must not set the window's minimum width (at 1280 pixels they share the width)."""
+        return QtCore.QSize(320, 300)
+
+    def changeEvent(self, event: QtCore.QEvent) -> None:  # noqa: N802 - Qt naming
+        """Presenter mode changes the fonts: the table's rows and height follow at the next frame."""
+        if event.type() in (QtCore.QEvent.Type.FontChange, QtCore.QEvent.Type.StyleChange):
+            self.mark_dirty()
+        super().changeEvent(event)
 
     # ---- outside -------------------------------------------------------------------------
     def plots(self) -> list[tuple[pg.PlotItem, bool]]:

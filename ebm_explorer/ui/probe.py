@@ -185,6 +185,8 @@ def _tabs_clipped(tabs: QtWidgets.QTabWidget) -> bool:
     bar = tabs.tabBar()
     fm = bar.fontMetrics()
     for i in range(bar.count()):
+        if not bar.isTabVisible(i):  # a mode's own tab, hidden in the other modes
+            continue
         if bar.tabRect(i).width() < fm.horizontalAdvance(bar.tabText(i)) + 8:
             return True
         if not bar.rect().contains(bar.tabRect(i)):

@@ -33,10 +33,10 @@ __all__ = ["GenerateWorker", "MAX_FRAMES", "MAX_POINTS", "IMAGE_RESOLUTION", "AR
 #: frames per run at most (a run of more steps shows every k-th step, and the last)
 MAX_FRAMES = 120
 #: walkers drawn (the first ones: they start as independent draws from the prior, a fair subset)
-MAX_POINTS = 3000
+MAX_POINTS = 2500
 #: resolution of the rho_t image and arrows per axis of the score field
 IMAGE_RESOLUTION = 120
-ARROWS = 17
+ARROWS = 15
 
 
 class GenerateWorker(LandscapeWorker):
