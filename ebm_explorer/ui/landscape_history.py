@@ -88,6 +88,7 @@ class Moment:
     compare: bool
     unsaved: bool
     tempered: Any = None  # the Tempering tab's settings (PT / SMC)
+    generate: Any = None  # the Generate tab's (settings, all samplers)
 
 
 class _Command(QtGui.QUndoCommand):
@@ -167,7 +168,7 @@ class LandscapeHistory(QtCore.QObject):
         return Moment(w.model.landscape, capture_editor(w.editor), sc.scene, sc.path, sc._override, sc._base,
                       sc.sweep_dock.isVisibleTo(w), w.sampler_panel.config(), w.training_panel.settings(),
                       tuple(w.compare_panel.choices()), w.model.mode, w.model.compare, w.model.unsaved,
-                      w.tempering_panel.settings())
+                      w.tempering_panel.settings(), generate=w.generate.panel.state())
 
     def _record(self) -> None:
         pending, self._pending = self._pending, None
@@ -227,6 +228,8 @@ class LandscapeHistory(QtCore.QObject):
         w.compare_panel.blockSignals(True)
         w.compare_panel.set_rows(list(m.compare_rows))
         w.compare_panel.blockSignals(False)
+        if m.generate is not None:
+            w.generate.panel.set_settings(*m.generate)
         w.model.set_mode(m.mode)
         w.model.set_compare(m.compare)
         sc._override = m.scene_override

@@ -179,9 +179,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.key_guard = EditorKeyGuard(self)  # typing into a field or a table cell never triggers a shortcut
         # scenes (File/Scenes menus), presenter mode (F11) and export/recording (File > Export)
         self.scenes = SceneController(self)
-        self.history = LandscapeHistory(self)  # Ctrl+Z / Ctrl+Shift+Z for landscape edits and scene switches
         self.tempering = TemperingController(self)  # PT / SMC: the Crossing barriers dock
         self.generate = GenerateMode(self)  # the Generate tab, page and mode entry
+        self.history = LandscapeHistory(self)  # Ctrl+Z / Ctrl+Shift+Z for landscape edits and scene switches
         self.presenter = PresenterMode(self)
         self.exporter = ExportController(self)
         # degenerate landscapes, blown-up walkers, device fallbacks (banner, wall, counter); autosave
