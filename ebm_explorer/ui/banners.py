@@ -30,6 +30,10 @@ class BannerOverlay(QtWidgets.QWidget):
         self._layout.setSpacing(4)
         self._labels: dict[str, QtWidgets.QLabel] = {}
         self.host = host
+        self._timer = QtCore.QTimer(self)  # owned: never fires after the overlay is gone
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(0)
+        self._timer.timeout.connect(self._place)
         host.installEventFilter(self)
         if isinstance(host, QtWidgets.QStackedWidget):  # another page shown: stay above it
             host.currentChanged.connect(lambda _i: self._place())
@@ -69,7 +73,7 @@ class BannerOverlay(QtWidgets.QWidget):
     def eventFilter(self, obj: QtCore.QObject, event: QtCore.QEvent) -> bool:  # noqa: N802 - Qt naming
         if event.type() in (QtCore.QEvent.Type.Resize, QtCore.QEvent.Type.Show, QtCore.QEvent.Type.Hide,
                             QtCore.QEvent.Type.LayoutRequest):
-            QtCore.QTimer.singleShot(0, self._place)
+            self._timer.start()
         return False
 
     def _place(self) -> None:

@@ -153,7 +153,8 @@ class RobustnessController(QtCore.QObject):
         if snap.reset_note and self._reset_shown.get(i) != snap.reset_serial:
             self._reset_shown[i] = snap.reset_serial  # each landscape change's reset is said once
             self.last_reset_note = f"Run {i + 1}: {snap.reset_note}"
-            self.window.statusBar().showMessage(self.last_reset_note, 12000)
+            if self.refused is None:  # a refused landscape's reason stays in the status bar
+                self.window.statusBar().showMessage(self.last_reset_note, 12000)
         self._counts[i] = (snap.n_flagged, snap.n_blowup_events, snap.blowup_rule)
         pts = snap.walkers.flagged
         targets = [0] if i == 0 else []

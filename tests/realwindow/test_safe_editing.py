@@ -59,6 +59,7 @@ def test_undo_a_scene_key_and_formulas_that_never_reach_the_walkers(launch):
     app.replace_text("formula", "x**2 + 0.5*y**2 + 0.3*sin(3*x)")
     s = app.wait(lambda s: s["landscape_expr"] == "x**2 + 0.5*y**2 + 0.3*sin(3*x)" and ready(s)
                  and s["banner"] == "", 60, "the banner to clear")
+    assert s["formula_status"] == "✓ applied"  # the red status of the refused formulas is gone too
     edited = s["landscape_digest"]
 
     # Run <-> Pause moves no button
