@@ -20,6 +20,7 @@ from PySide6 import QtCore, QtGui
 
 from ebm_explorer.core.landscapes import GaussianMixture, Landscape
 from ebm_explorer.core.types import Box
+from ebm_explorer.ui.scene_actions import menu
 
 __all__ = ["EditorValues", "Moment", "LandscapeHistory", "capture_editor", "restore_editor"]
 
@@ -138,8 +139,6 @@ class LandscapeHistory(QtCore.QObject):
         self.undo_action.setShortcuts([QtGui.QKeySequence.StandardKey.Undo])
         self.redo_action = self.stack.createRedoAction(window, "&Redo")
         self.redo_action.setShortcuts([QtGui.QKeySequence("Ctrl+Shift+Z"), QtGui.QKeySequence("Ctrl+Y")])
-        from ebm_explorer.ui.scene_actions import menu
-
         edit = menu(window, "&Edit")
         edit.addAction(self.undo_action)
         edit.addAction(self.redo_action)
@@ -156,7 +155,8 @@ class LandscapeHistory(QtCore.QObject):
         if self._restoring:
             return
         gesture = getattr(self.window.editor, "gesture", None)
-        if self._pending is None or label is not None and not self._pending[0].startswith("open scene"):
+        # an editor's or a scene's own label wins over the model's anonymous one ("open scene" over all)
+        if self._pending is None or (label is not None and not self._pending[0].startswith("open scene")):
             if label is None and self.window.scenes.sweeping:
                 label, gesture = "temperature / weight slider", "sweep"
             self._pending = (label or "landscape change", gesture)
