@@ -14,7 +14,7 @@ import sys
 from ebm_explorer import __version__
 from ebm_explorer.core.errors import NumericalError, UserInputError
 from ebm_explorer.core.safe_io import forget_files_read, printable
-from ebm_explorer.core.threads import compute_threads, set_compute_threads
+from ebm_explorer.core.threads import available_cores, choose_threads, set_compute_threads
 
 #: what ``ebm-explorer --help`` opens with (for users)
 DESCRIPTION = """\
@@ -83,8 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     for name in THREADED_COMMANDS:
         sub.choices[name].add_argument(
             "--threads", type=ranged_int("threads"), default=None,
-            help=f"torch CPU threads (default: every core but one, here {compute_threads()}; "
-                 "measured fastest on a busy or small machine)")
+            help=f"torch CPU threads (default: measured before the work starts: one thread or all "
+                 f"{available_cores()} cores, whichever runs a probe of the job's size faster right now)")
     return parser
 
 
@@ -141,7 +141,10 @@ def main(argv: list[str] | None = None) -> int:
         return int(exc.code or 0)
     forget_files_read()  # outputs are checked against the files this command reads
     if hasattr(args, "threads"):
-        set_compute_threads(args.threads)
+        if args.threads is None:
+            choose_threads(job_size(args))
+        else:
+            set_compute_threads(args.threads)
     try:
         return int(args.func(args) or 0)
     except (UserInputError, NumericalError) as exc:
@@ -161,6 +164,17 @@ def main(argv: list[str] | None = None) -> int:
             raise
         return _fail(args.command, f"out of memory: use fewer walkers, steps or a smaller grid "
                                    f"({str(exc).splitlines()[0][:120] if str(exc) else ''})")
+
+
+def job_size(args: argparse.Namespace) -> int:
+    """Points a command's steps work on, for the thread probe: its walkers, else its grid, else 10^5."""
+    walkers = getattr(args, "walkers", None)
+    if isinstance(walkers, int) and walkers > 0:
+        return walkers
+    resolution = getattr(args, "resolution", None)
+    if isinstance(resolution, int) and resolution > 0:
+        return resolution * resolution
+    return 100_000
 
 
 def _fail(command: str, message: str) -> int:

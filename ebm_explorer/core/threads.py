@@ -1,5 +1,10 @@
 """How many intra-op torch threads a computation uses: one rule for the app's runs and headless commands.
 
+Chosen, not inherited (:func:`choose_threads`): whether a second core helps depends on the job's size
+and on what else the machine runs right now, so a short probe of the work a step does at the job's
+size (exponentials, products and reductions over the walkers) is timed at one thread and at every
+core, alternately, and the faster count wins. ``--threads`` (commands) overrides it.
+
 Measured (bench/bench_threads.py, bench/results/threads_cpu.json) on 2 cores loaded by other work
 (load average 11-19): torch's default of one thread per core made typical ``sample`` and ``train``
 jobs 2.1-6.4x slower than one thread (a ``reference`` at 1024^2 1.2x), because every parallel op waits
@@ -10,9 +15,14 @@ machine (and the Python thread feeding torch) in a headless command. On 1 or 2 c
 
 from __future__ import annotations
 
+import math
 import os
+import statistics
+import time
+from dataclasses import dataclass
 
-__all__ = ["available_cores", "compute_threads", "set_compute_threads"]
+__all__ = ["available_cores", "compute_threads", "set_compute_threads", "choose_threads", "ThreadChoice",
+           "last_choice"]
 
 
 def available_cores() -> int:
@@ -35,3 +45,86 @@ def set_compute_threads(threads: int | None = None) -> int:
     n = compute_threads() if threads is None else int(threads)
     torch.set_num_threads(n)
     return n
+
+
+@dataclass(frozen=True)
+class ThreadChoice:
+    """The outcome of one probe: the chosen count and each candidate's median probe time (seconds)."""
+
+    threads: int
+    size: int
+    seconds: dict[int, float]
+    load: float  # 1-minute load average when measured (NaN where the OS does not say)
+
+
+_choices: dict[int, ThreadChoice] = {}
+_last: list[ThreadChoice] = []
+
+
+def last_choice() -> ThreadChoice | None:
+    """The most recent :func:`choose_threads` outcome of this process (None before any)."""
+    return _last[-1] if _last else None
+
+
+def _size_bucket(size: int) -> int:
+    """Jobs within a factor ~3 of each other share a decision (a power of sqrt(10))."""
+    return int(round(2 * math.log10(max(size, 1))))
+
+
+def _probe(x, y):  # noqa: ANN001 - torch tensors
+    """A step's kind of work at the job's size: an exponential, products and a reduction."""
+    import torch
+
+    e = torch.exp(-0.5 * (x * x + y * y))
+    return float((e * x).sum() + (e * y).sum())
+
+
+def choose_threads(size: int, rounds: int = 3, set_it: bool = True) -> int:
+    """Thread count for a job over ``size`` walkers (or grid points): one thread against every core,
+    each timed ``rounds`` times alternately on a probe of that size (capped at 2e6 points, about a
+    millisecond to tens of milliseconds each); the lower median wins, ties go to one thread (it leaves
+    the machine to others). Decisions are remembered per size bucket for this process. With one core
+    there is nothing to measure."""
+    import torch
+
+    cores = available_cores()
+    bucket = _size_bucket(size)
+    if cores == 1:
+        choice = ThreadChoice(1, size, {}, _load())
+    elif bucket in _choices:
+        choice = _choices[bucket]
+    else:
+        n = int(min(max(size, 1000), 2_000_000))
+        gen = torch.Generator().manual_seed(0)
+        x = torch.randn(n, generator=gen)
+        y = torch.randn(n, generator=gen)
+        before = torch.get_num_threads()
+        times: dict[int, list[float]] = {1: [], cores: []}
+        reps = max(1, int(2e5 // n))  # at least ~2e5 points per timing: above timer noise
+        try:
+            for _ in range(rounds):
+                for t in (1, cores):
+                    torch.set_num_threads(t)
+                    _probe(x, y)  # the pool's threads wake up
+                    start = time.perf_counter()
+                    for _ in range(reps):
+                        _probe(x, y)
+                    times[t].append(time.perf_counter() - start)
+        finally:
+            torch.set_num_threads(before)
+        med = {t: statistics.median(v) for t, v in times.items()}
+        best = cores if med[cores] < 0.9 * med[1] else 1  # a second core must win clearly
+        choice = ThreadChoice(best, size, med, _load())
+        _choices[bucket] = choice
+    _last.append(choice)
+    del _last[:-1]
+    if set_it:
+        torch.set_num_threads(choice.threads)
+    return choice.threads
+
+
+def _load() -> float:
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return math.nan

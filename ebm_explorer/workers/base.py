@@ -22,6 +22,7 @@ import torch
 from PySide6 import QtCore
 
 from ebm_explorer.core.errors import NumericalError, UserInputError
+from ebm_explorer.core.threads import choose_threads
 from ebm_explorer.core.threads import compute_threads as core_compute_threads
 from ebm_explorer.core.resources import is_out_of_memory, out_of_memory_message
 from ebm_explorer.workers.commands import (
@@ -58,7 +59,8 @@ MAX_BATCH = 1000
 
 
 def compute_threads() -> int:
-    """Intra-op torch threads of a run's thread: every core but one, which is left to the UI thread.
+    """Intra-op torch threads of the job thread (references, thumbnails): every core but one, which is
+    left to the UI thread. (A run's thread measures instead: :func:`ebm_explorer.core.threads.choose_threads`.)
 
     On a small machine a worker using every core makes OpenMP's threads and the UI thread fight for
     the same cores: each parallel op then waits for a descheduled thread (measured on 2 busy cores:
@@ -208,8 +210,10 @@ class LoopWorker(QtCore.QThread):
 
     # ---- the loop ------------------------------------------------------------------------
     def run(self) -> None:  # noqa: D401 - QThread entry point
-        torch.set_num_threads(compute_threads())
         lower_thread_priority()
+        # one thread or every core, whichever a probe of this run's size finds faster now (with the
+        # UI and the other runs as they are); remembered per size for the process
+        choose_threads(self.resource_hint()[0] or 100_000)
         with LoopWorker._live_lock:
             LoopWorker._live += 1
         try:

@@ -1,4 +1,4 @@
-"""Headless commands set torch's thread count: every core but one by default (as the app's runs), ``--threads`` overrides."""
+"""Headless commands set torch's thread count: measured (one thread or every core) by default, ``--threads`` overrides."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from ebm_explorer.cli.main import THREADED_COMMANDS, build_parser, main
-from ebm_explorer.core.threads import compute_threads
+from ebm_explorer.cli.main import job_size
+from ebm_explorer.core.threads import available_cores, last_choice
 
 
 @pytest.fixture
@@ -30,7 +31,15 @@ def test_default_and_override(tmp_path, restore_threads) -> None:
     assert main([*args, "--threads", "1", "--out", str(tmp_path / "a.npz")]) == 0
     assert torch.get_num_threads() == 1
     assert main([*args, "--out", str(tmp_path / "b.npz")]) == 0
-    assert torch.get_num_threads() == compute_threads()
+    choice = last_choice()
+    assert choice is not None and choice.size == 32 * 32  # the probe had the job's size (the grid)
+    assert torch.get_num_threads() == choice.threads in (1, available_cores())
+
+
+def test_job_size_is_the_walkers_else_the_grid() -> None:
+    parser = build_parser()
+    assert job_size(parser.parse_args(["sample", "--landscape", "gmm", "--walkers", "5000"])) == 5000
+    assert job_size(parser.parse_args(["reference", "--landscape", "gmm", "--resolution", "64", "--out", "r.npz"])) == 64 * 64
 
 
 def test_bad_thread_count_exits_2(tmp_path, capsys) -> None:

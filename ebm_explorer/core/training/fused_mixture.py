@@ -273,18 +273,17 @@ class FusedMixtureTrainer(Trainer):
         nw, h = self._nw, self._h_step
         grads = self._gradient()
         jarz = self.config.method == "jarzynski"
-        if jarz:  # alpha(X, X'; theta_k) = U + G.(delta / 2 + h G / 4), before G is replaced
-            g_old, e_old = self._g, self._e[:nw]
+        g_old, e_old = self._g, self._e[:nw]  # under theta_k, before the evaluation replaces them
         delta = self._move(nw)
-        if jarz:
-            old = (g_old * (0.5 * delta + (0.25 * h) * g_old)).sum(0).add_(e_old)
         self._apply(grads)
         self._eval(self._buf.shape[1], nw if jarz else 0)
         resampled = False
-        if jarz:  # alpha(X', X; theta_{k+1}) = U' + G'.(h G' / 4 - delta / 2)
+        if jarz:
+            # alpha(X, X'; theta_k) - alpha(X', X; theta_{k+1}), alpha(x, y) = U(x) + (y - x).G(x) / 2 + h |G(x)|^2 / 4:
+            # U - U' + (G + G').(delta / 2 + h (G - G') / 4), with delta = X' - X
             g = self._g
-            new = (g * ((0.25 * h) * g - 0.5 * delta)).sum(0).add_(self._e[:nw])
-            self._log_w.add_(old.sub_(new))
+            t = torch.sub(g_old, g).mul_(0.25 * h).add_(delta, alpha=0.5)
+            self._log_w.add_(torch.add(g_old, g).mul_(t).sum(0).add_(e_old).sub_(self._e[:nw]))
             for p in self._pops:
                 ess_before = p.ess
                 self._weigh(p)
@@ -337,12 +336,13 @@ class FusedMixtureTrainer(Trainer):
         p.ess, p.log_mean = 1.0, torch.zeros((), dtype=torch.float64, device=self.device)
         p.resample_count += 1
 
-    def _all_finite(self, grads: list[torch.Tensor]) -> bool:
-        """Walkers and the gradient are finite (one reduction, one host sync)."""
-        # a NaN/inf position gives a NaN/inf gradient G; parameters made infinite by a huge step show
-        # up as NaN gradients one iteration later, and _hand_over then raises
-        probe = self._g.sum() + self._s.sum()  # the gradients are closed forms of S = sum v r (x, y, 1, |x|^2)
-        return bool(torch.isfinite(probe))
+    def _all_finite(self) -> bool:
+        """Walkers and the gradient are finite. Jarzynski: a NaN/inf position makes its log weight and so
+        the ESS just synced NaN; otherwise one reduction and one host sync. Parameters made infinite
+        by a huge step show up as NaN one iteration later, and :meth:`_hand_over` then raises."""
+        if self.config.method == "jarzynski":
+            return all(math.isfinite(p.ess) for p in self._pops)
+        return bool(torch.isfinite(self._g.sum() + self._s.sum()))
 
     def _fused_step(self, sync: bool = True) -> bool:
         """One fused iteration; returns ``resampled``. ``sync``: refresh ``state`` (the walkers' energies
@@ -350,7 +350,7 @@ class FusedMixtureTrainer(Trainer):
         resampled, grads = self._iterate()
         if sync:
             self._sync_state()
-        if not self._all_finite(grads):
+        if not self._all_finite():
             self._sync_state()
             self._hand_over(grads)
         return resampled
