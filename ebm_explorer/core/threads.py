@@ -81,10 +81,12 @@ def _probe(x, y):  # noqa: ANN001 - torch tensors
 
 def choose_threads(size: int, rounds: int = 3, set_it: bool = True) -> int:
     """Thread count for a job over ``size`` walkers (or grid points): one thread against every core,
-    each timed ``rounds`` times alternately on a probe of that size (capped at 2e6 points, about a
-    millisecond to tens of milliseconds each); the lower median wins, ties go to one thread (it leaves
-    the machine to others). Decisions are remembered per size bucket for this process. With one core
-    there is nothing to measure."""
+    each timed up to ``rounds`` times alternately on a probe of that size (capped at 2e5 points)
+    repeated over 30-150 parallel regions per timing, as a run's many steps are. Every core is chosen
+    only when it wins every round and its median is under 0.8x one thread's: on a busy machine a
+    short lucky burst must not commit a long job to threads that then wait for each other (measured:
+    a 1e5-walker MALA run 6x slower at 2 threads than at 1 on 2 cores at load 10). Decisions are
+    remembered per size bucket for this process. With one core there is nothing to measure."""
     import torch
 
     cores = available_cores()
@@ -94,26 +96,34 @@ def choose_threads(size: int, rounds: int = 3, set_it: bool = True) -> int:
     elif bucket in _choices:
         choice = _choices[bucket]
     else:
-        n = int(min(max(size, 1000), 2_000_000))
+        n = int(min(max(size, 1000), 200_000))
         gen = torch.Generator().manual_seed(0)
         x = torch.randn(n, generator=gen)
         y = torch.randn(n, generator=gen)
         before = torch.get_num_threads()
         times: dict[int, list[float]] = {1: [], cores: []}
-        reps = max(1, int(2e5 // n))  # at least ~2e5 points per timing: above timer noise
+        reps = max(10, min(50, int(1e6 // n)))  # 3 ops a probe: 30-150 parallel regions a timing
         try:
             for _ in range(rounds):
                 for t in (1, cores):
                     torch.set_num_threads(t)
                     _probe(x, y)  # the pool's threads wake up
+                    # every core stops as soon as it has taken longer than one thread did: on a busy
+                    # machine each of its parallel regions can wait a time slice for a descheduled thread
+                    limit = math.inf if t == 1 else times[1][-1]
                     start = time.perf_counter()
                     for _ in range(reps):
                         _probe(x, y)
+                        if time.perf_counter() - start > limit:
+                            break
                     times[t].append(time.perf_counter() - start)
+                if times[cores][-1] >= times[1][-1]:
+                    break  # every core lost a round: one thread, no need to measure on
         finally:
             torch.set_num_threads(before)
         med = {t: statistics.median(v) for t, v in times.items()}
-        best = cores if med[cores] < 0.9 * med[1] else 1  # a second core must win clearly
+        wins_always = all(m < o for m, o in zip(times[cores], times[1]))
+        best = cores if wins_always and med[cores] < 0.8 * med[1] else 1
         choice = ThreadChoice(best, size, med, _load())
         _choices[bucket] = choice
     _last.append(choice)
