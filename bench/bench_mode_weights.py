@@ -76,30 +76,42 @@ def main() -> None:
     run_mode_weight_method("pcd", 0, ModeWeightSettings(iterations=3, walkers=100))  # imports, first-call costs
     fused_total = fused_cpu_total = 0.0
     for method in METHODS:
+        cpu0 = time.process_time()
         port = authors_loop(METHODS[method], args.baseline_iterations + 1, args.walkers, torch.device("cpu"))
+        port_cpu_rate = args.baseline_iterations / (time.process_time() - cpu0)
+        cpu0 = time.process_time()
         eager = run_mode_weight_method(method, 0, short, fused=False)
+        eager_cpu_rate = len(eager.first_mass) / (time.process_time() - cpu0)
         eager_rate = len(eager.first_mass) / eager.seconds
         cpu0 = time.process_time()
         fused = run_mode_weight_method(method, 0, full)
         fused_cpu = time.process_time() - cpu0
         fused_cpu_total += fused_cpu
         fused_rate = len(fused.first_mass) / fused.seconds
+        fused_cpu_rate = len(fused.first_mass) / fused_cpu
         fused_total += fused.seconds
         row = {"port_it_s": port, "general_it_s": eager_rate, "fused_it_s": fused_rate,
                "fused_seconds": fused.seconds, "fused_cpu_seconds": fused_cpu, "speedup_vs_port": fused_rate / port,
                "speedup_vs_general": fused_rate / eager_rate, "final_first_mass": float(fused.first_mass[-1]),
-               "final_kl": float(fused.history["history_kl"][-1])}
+               "final_kl": float(fused.history["history_kl"][-1]),
+               # CPU time (one thread) is what load on a shared machine disturbs least: the fair ratio
+               "port_cpu_it_s": port_cpu_rate, "general_cpu_it_s": eager_cpu_rate, "fused_cpu_it_s": fused_cpu_rate,
+               "cpu_speedup_vs_port": fused_cpu_rate / port_cpu_rate,
+               "cpu_speedup_vs_general": fused_cpu_rate / eager_cpu_rate}
         record["methods"][method] = row
         print(f"{method:9s}: fused {fused_rate:7.1f} it/s ({fused.seconds:5.1f} s for {args.iterations}) | "
               f"authors' loop port {port:6.1f} it/s -> x{fused_rate / port:5.1f} | "
               f"general trainer {eager_rate:6.1f} it/s -> x{fused_rate / eager_rate:4.1f} | "
               f"mass of the -10 mode {fused.first_mass[-1]:.4f}", flush=True)
+        print(f"{'':9s}  per CPU second: fused {fused_cpu_rate:7.1f} it | port {port_cpu_rate:6.1f} -> "
+              f"x{fused_cpu_rate / port_cpu_rate:5.1f} | general {eager_cpu_rate:6.1f} -> x{fused_cpu_rate / eager_cpu_rate:4.1f}",
+              flush=True)
     record["fused_total_seconds"] = fused_total
     record["fused_total_cpu_seconds"] = fused_cpu_total
-    slowest = min(r["speedup_vs_port"] for r in record["methods"].values())
+    slowest = min(r["cpu_speedup_vs_port"] for r in record["methods"].values())
     print(f"all three methods, fused: {fused_total:.1f} s wall, {fused_cpu_total:.1f} s CPU (one thread: the wall time of "
           f"an idle core; target < {TARGET_SECONDS:.0f} s); smallest speed-up over the port x{slowest:.1f} "
-          f"(target >= {TARGET_SPEEDUP:.0f})")
+          f"per CPU second (target >= {TARGET_SPEEDUP:.0f})")
     if not args.no_cli:
         secs, cpu = cli_seconds(args.iterations, args.walkers)
         record["cli_seconds"], record["cli_cpu_seconds"] = secs, cpu
