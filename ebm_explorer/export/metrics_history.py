@@ -50,6 +50,8 @@ class Metrics:
     ess_fraction: float = NAN  # training (Jarzynski): ESS/N of the walker weights
     resample_count: float = NAN  # training (Jarzynski): resamplings so far
     energy_gap: float = NAN  # training: mean U(data) - weighted mean U(walkers)
+    model_energy_data: float = NAN  # training: mean model energy U_theta on the data
+    model_energy_walkers: float = NAN  # training: (weighted) mean U_theta on the walkers (negative samples)
     nonfinite_walkers: float = NAN  # walkers dropped from the estimates (NaN/inf)
     outside_fraction: float = NAN  # sampling: walkers outside the box
     cov_xx: float = NAN  # sampling: walker covariance ...
@@ -65,6 +67,8 @@ SCALAR_FIELDS = tuple(f for f in Metrics.__dataclass_fields__ if f not in ("step
                                                                           "mode_weights_true"))
 #: rows kept per run (each row holds every scalar series and the mode weights)
 HISTORY_CAPACITY = 2048
+#: a mark with the same text as one within this many rows is not repeated (edits come in bursts)
+MARK_MERGE_ROWS = 5
 
 
 class MetricsHistory:
@@ -83,6 +87,20 @@ class MetricsHistory:
         self._modes_true = np.empty((capacity, 0))  # per row: a temperature sweep moves the exact weights
         self.mode_weights_true = np.zeros(0)
         self.latest: Metrics | None = None
+        #: (step, short text): where the run's settings or landscape changed (step NaN: before its first point)
+        self.marks: list[tuple[float, str]] = []
+
+    def mark(self, text: str) -> None:
+        """Remember that something changed now (after the newest point): the panels draw a line there."""
+        step = float(self._steps[self.n - 1]) if self.n else float("nan")
+        if self.marks and self.marks[-1][1] == text:  # a burst of edits (a brush stroke) is one change
+            last = self.marks[-1][0]
+            if not np.isfinite(last):  # made before the first point: it sits on the first point
+                last = float(self._steps[0]) if self.n else last
+            recent = self._steps[max(0, self.n - MARK_MERGE_ROWS): self.n]
+            if not self.n or (np.isfinite(last) and last >= recent[0]):
+                return
+        self.marks.append((step, text))
 
     @classmethod
     def holding(cls, n: int) -> "MetricsHistory":

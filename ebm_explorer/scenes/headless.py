@@ -255,6 +255,7 @@ def _run_train(scene: Scene, run: RunSpec, steps: int | None, record_every: int 
                    "cross_entropy_est": m.cross_entropy_est, "log_z_exact": m.log_z_exact, "log_z_est": m.log_z_est,
                    "ess_fraction": m.ess_fraction, "resample_count": m.resample_count, "acceptance": m.acceptance,
                    "energy_gap": m.energy_gap, "nonfinite_walkers": m.nonfinite_walkers,
+                   "model_energy_data": m.data_energy, "model_energy_walkers": m.data_energy - m.energy_gap,
                    "log_z_se": m.log_z_se, "log_z_est_xfit": m.log_z_est_xfit, "log_z_se_xfit": m.log_z_se_xfit,
                    "cross_entropy_est_xfit": m.cross_entropy_est_xfit,
                    "mode_weights": np.asarray(m.mode_weights, dtype=float),

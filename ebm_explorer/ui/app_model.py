@@ -50,6 +50,7 @@ class AppModel(QtCore.QObject):
     reference_ready = QtCore.Signal(object)  # ReferenceReady
     reference_failed = QtCore.Signal(str)
     runs_rebuilt = QtCore.Signal(list)  # list[RunSpec]
+    spec_changed = QtCore.Signal(int, object, object)  # index, old RunSpec, new RunSpec (a live run's settings)
     snapshot = QtCore.Signal(object)  # RunSnapshot (already stored in ``latest``)
     generation = QtCore.Signal(object)  # GenerateSnapshot of a generation run (also stored in ``latest``)
     run_state = QtCore.Signal(object)  # RunState
@@ -131,8 +132,11 @@ class AppModel(QtCore.QObject):
                                                  progress=partial(self.jobs.progress.emit, ReferenceKey())))
         for w in self.workers:
             w.send(SetLandscape(landscape, self.version))
-        for i in range(len(self.histories)):
-            self.histories[i] = MetricsHistory()
+        for i, spec in enumerate(self.specs[: len(self.histories)]):
+            if spec.kind == "train":  # a new target: the training starts over, and its curves with it
+                self.histories[i] = MetricsHistory()
+            else:  # the walkers go on from where they are: the curves go on, marked
+                self.histories[i].mark("new landscape")
         self.landscape_changed.emit(landscape, self.version)
 
     def submit_job(self, key: JobKey, fn: Any) -> None:
@@ -200,7 +204,10 @@ class AppModel(QtCore.QObject):
             return
         if old.settings == spec.settings:
             return
+        if spec.kind == "train":  # new settings start the training over: its curves start over too
+            self.histories[index] = MetricsHistory()
         self.workers[index].send(SetSettings(spec.settings))
+        self.spec_changed.emit(index, old, spec)
 
     def _index(self, run_id: int) -> int | None:
         i = run_id - self._generation * 16

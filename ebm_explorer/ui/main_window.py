@@ -27,6 +27,7 @@ from ebm_explorer.ui.generate_mode import GenerateMode
 from ebm_explorer.ui.gui_thread_gc import collect_in_gui_thread
 from ebm_explorer.ui.key_guard import EditorKeyGuard
 from ebm_explorer.ui.landscape_history import LandscapeHistory
+from ebm_explorer.ui.panel_truth import PanelTruth
 from ebm_explorer.ui.panels import ComparePanel, SamplerPanel, TrainingPanel
 from ebm_explorer.ui.presenter import PresenterMode
 from ebm_explorer.ui.autosave import AutosaveController
@@ -184,6 +185,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.history = LandscapeHistory(self)  # Ctrl+Z / Ctrl+Shift+Z for landscape edits and scene switches
         self.presenter = PresenterMode(self)
         self.exporter = ExportController(self)
+        self.panel_truth = PanelTruth(self)  # legend, titles, change marks and panels follow the runs
         # degenerate landscapes, blown-up walkers, device fallbacks (banner, wall, counter); autosave
         self.robustness = RobustnessController(self)
         self.reference_progress = ReferenceProgress(self)

@@ -1,4 +1,5 @@
-"""Live metric panels: time series that scroll (or freeze), one colour per run, exact values dashed.
+"""Live metric panels: time series that scroll (or freeze), one colour per run, exact values dashed in
+the run's colour.
 
 All curves are created once (one per run slot and series); :meth:`MetricsPanel.draw` copies the
 histories into them when new points arrived. Runs in compare mode overlay in the same plots.
@@ -8,6 +9,9 @@ Repainting eight plots with axes costs more than the landscape, so the panels ar
 (``PLOTS_PER_FRAME`` plots each), which keeps every frame short. Axes are cached as pixmaps. The
 histogram divergences of even perfect samples are not zero: the iid noise floor is drawn dotted.
 Plots whose quantity only exists during training show a centred note instead of an empty axis.
+Titles follow what the runs are (:meth:`MetricsPanel.set_kinds`: sampling, training or both), and a
+change of sampler, step size, walkers or landscape in the middle of a run is marked on every time plot
+(a vertical line with a short label, from :attr:`MetricsHistory.marks`).
 The Jarzynski estimates (log Z, cross-entropy) come in two: the training walkers' own ("plain", biased
 low by the feedback of the walkers on the parameters) and the held-out walkers' ("cross-fitted"), each
 with a shaded band of +-2 reported standard errors; a legend in each of those plots names the lines.
@@ -15,6 +19,7 @@ with a shaded band of +-2 reported standard errors; a legend in each of those pl
 
 from __future__ import annotations
 
+import html
 import time
 
 import numpy as np
@@ -40,10 +45,12 @@ _DASH = QtCore.Qt.PenStyle.DashLine
 _DOT = QtCore.Qt.PenStyle.DotLine
 _DASHDOT = QtCore.Qt.PenStyle.DashDotLine
 
-# plot key -> (title, [(series key, history field, line style)]); "exact" series are drawn white
+# plot key -> (title, [(series key, history field, line style)]); "exact" series: dashed, in the run's colour
 _PLOTS = {
     "energy": ("Mean energy (dashed: exact E[U])", [("mean_energy", "mean_energy", None),
-                                                     ("mean_energy_exact", "mean_energy_exact", "exact")]),
+                                                     ("mean_energy_exact", "mean_energy_exact", "exact"),
+                                                     ("model_energy_data", "model_energy_data", None),
+                                                     ("model_energy_walkers", "model_energy_walkers", _DASH)]),
     "acceptance": ("Acceptance rate", [("acceptance", "acceptance", None)]),
     "ess": ("Bulk ESS of x (32 chains); ESS/N dotted", [("ess", "ess", None),
                                                                          ("ess_fraction", "ess_fraction", _DOT)]),
@@ -78,7 +85,25 @@ _ONLY_WHEN = {
 }
 #: spans (x 10^k) that a time plot's x range takes as it grows
 _NICE_SPANS = (1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
-_FLOOR_LABELS = {"kl_expected": "KL noise floor (iid)", "tv_expected": "TV noise floor (iid)"}
+_FLOOR_LABELS = {"kl_expected": "KL noise floor", "tv_expected": "TV noise floor"}
+#: plot titles per kind of runs shown ("sample", "train", "mixed": a scene with both); default: _PLOTS' titles
+_TITLES = {
+    "sample": {"energy": "Mean energy U of the walkers (dashed: exact E[U])",
+               "ess": "Bulk ESS of x (32 chains)",
+               "divergence": "Walkers vs exact: KL solid · TV dashed (dotted: iid noise floors at this N)"},
+    "train": {"energy": "Model energy U_θ: on data (solid) vs on walkers (dashed)",
+              "acceptance": "Acceptance of the walker kernel (ULA: 1)",
+              "ess": "Jarzynski ESS/N of the walker weights (CD/PCD: 1)",
+              "divergence": "Model vs target: exact KL solid · Fisher dash-dot"},
+    "mixed": {"energy": "Sampling: mean U (dashed exact) · training: U_θ on data / walkers",
+              "ess": "Sampling: bulk ESS of x · training: Jarzynski ESS/N (dotted)",
+              "divergence": "KL solid · TV dashed · Fisher dash-dot (dotted: iid noise floors)"},
+}
+#: time plots that show change marks
+_MARKED = ("energy", "acceptance", "divergence", "ess", "logz", "cross_entropy", "modes_time")
+#: marks drawn per plot (the newest)
+MAX_MARKS = 6
+_MARK_COLOUR = (255, 210, 90)
 
 
 def _field_of(plot: str, series: str) -> str:
@@ -133,8 +158,8 @@ class MetricsPanel(QtWidgets.QWidget):
             for skey, _field, style in series:
                 items = []
                 for r in range(MAX_RUNS):
-                    if style == "exact":
-                        pen = pg.mkPen((230, 230, 230), width=1, style=_DASH)  # width 1: the fast raster path
+                    if style == "exact":  # the run's own exact value (runs on different landscapes differ)
+                        pen = pg.mkPen(RUN_COLOURS[r], width=1, style=_DASH)  # width 1: the fast raster path
                     elif style == "floor":
                         colour = QtGui.QColor(RUN_COLOURS[r])
                         colour.setAlpha(200)
@@ -206,6 +231,8 @@ class MetricsPanel(QtWidgets.QWidget):
             self.plots[key].getViewBox().sigResized.connect(lambda vb, n=note: n.setPos(vb.boundingRect().center()))
             self.notes[key] = note
 
+        self._marks: dict[str, list[pg.InfiniteLine]] = {key: [] for key in _MARKED}
+        self.kinds: tuple[str, ...] = ()
         self._histories: list[MetricsHistory] = []
         self._dirty = False
         self._last_draw = 0.0
@@ -227,9 +254,35 @@ class MetricsPanel(QtWidgets.QWidget):
     # ---- inputs --------------------------------------------------------------------------
     def set_histories(self, histories: list[MetricsHistory], labels: list[str]) -> None:
         self._histories = histories  # the model's own list: histories replaced in it are seen here
+        self.set_labels(labels)
+
+    def set_labels(self, labels: list[str]) -> None:
+        """The legend: one colour square and label per run (follows sampler and step-size changes)."""
         self.legend.setText("   ".join(
-            f'<span style="color:{RUN_COLOURS[i]}">&#9632; {lab}</span>' for i, lab in enumerate(labels[:MAX_RUNS])))
+            f'<span style="color:{RUN_COLOURS[i]}">&#9632; {html.escape(lab)}</span>'
+            for i, lab in enumerate(labels[:MAX_RUNS])))
         self._dirty = True
+
+    def set_kinds(self, kinds: list[str]) -> None:
+        """Title the plots for what the runs are: ``sample`` / ``train`` per run."""
+        kinds_t = tuple(kinds)
+        if kinds_t == self.kinds:
+            return
+        self.kinds = kinds_t
+        which = "mixed" if len(set(kinds_t)) > 1 else (kinds_t[0] if kinds_t else "sample")
+        for key, p in self.plots.items():
+            title = _TITLES[which].get(key) or (_PLOTS[key][0] if key in _PLOTS else None)
+            if title is not None:
+                p.titleLabel.setText(title)
+        self._dirty = True
+
+    def title(self, key: str) -> str:
+        """The title now shown on plot ``key`` (tests and the probe read it)."""
+        return self.plots[key].titleLabel.text
+
+    def marks_drawn(self, key: str) -> list[tuple[float, str]]:
+        """``(step, text)`` of the change marks now drawn on plot ``key`` (tests and the probe read them)."""
+        return [(float(m.value()), m.label.toPlainText()) for m in self._marks[key] if m.isVisible()]
 
     def mark_dirty(self) -> None:
         self._dirty = True
@@ -250,7 +303,7 @@ class MetricsPanel(QtWidgets.QWidget):
                 return False
             self._last_draw = now
             self._dirty = False
-            self._pending = [*_PLOTS, "modes", "truth"]
+            self._pending = [*_PLOTS, "modes", "truth", "marks"]
         batch, self._pending = self._pending[:PLOTS_PER_FRAME], self._pending[PLOTS_PER_FRAME:]
         for key in batch:
             self._draw_plot(key)
@@ -282,6 +335,9 @@ class MetricsPanel(QtWidgets.QWidget):
         if key == "truth":
             self._draw_truth()
             return
+        if key == "marks":
+            self._draw_marks()
+            return
         any_data = False
         for label in self.floor_labels.values() if key == "divergence" else ():
             label.setVisible(False)
@@ -301,9 +357,11 @@ class MetricsPanel(QtWidgets.QWidget):
                     continue
                 c.setData(x[ok], y[ok])
                 any_data = any_data or skey in _ONLY_WHEN.get(key, ((skey,), ""))[0]
-                if r == 0 and skey in self.floor_labels:
+                if r == 0 and skey in self.floor_labels:  # at the newest point: the floor for the current N
                     label = self.floor_labels[skey]
-                    label.setPos(float(x[ok][0]), float(y[ok][0]))
+                    label.setText(f"{_FLOOR_LABELS[skey]} {float(y[ok][-1]):.3g}")
+                    label.setAnchor((1, 1))
+                    label.setPos(float(x[ok][-1]), float(y[ok][-1]))
                     label.setVisible(True)
         for skey, se_field in _BANDS.get(key, ()):
             for r in range(MAX_RUNS):
@@ -312,6 +370,35 @@ class MetricsPanel(QtWidgets.QWidget):
         if key in _ONLY_WHEN:
             self._show_note(key, not any_data)
         self._step_x_range(key)
+
+    def _mark_list(self) -> list[tuple[float, str]]:
+        """Every run's marks (a mark before a history's first point sits on that point), newest last."""
+        out: dict[tuple[float, str], None] = {}
+        for h in self._histories:
+            if not h.n:
+                continue
+            first = float(h.series("acceptance")[0][0])
+            for step, text in h.marks:
+                out[(first if not np.isfinite(step) else float(step), text)] = None
+        return list(out)[-MAX_MARKS:]
+
+    def _draw_marks(self) -> None:
+        marks = self._mark_list()
+        for key in _MARKED:
+            lines = self._marks[key]
+            while len(lines) < len(marks):
+                line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(_MARK_COLOUR, width=1.5, style=_DASH),
+                                       label="", labelOpts={"position": 0.92, "color": _MARK_COLOUR,
+                                                            "anchors": [(0, 0.5), (0, 0.5)]})
+                self.plots[key].addItem(line, ignoreBounds=True)
+                lines.append(line)
+            for i, line in enumerate(lines):
+                if i < len(marks):
+                    line.setValue(marks[i][0])
+                    line.label.setFormat(marks[i][1])
+                    line.setVisible(True)
+                else:
+                    line.setVisible(False)
 
     def band(self, key: str, run: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(steps, lower, upper)`` of the band drawn around series ``key`` of run ``run`` (tests read this)."""

@@ -174,11 +174,17 @@ class TrainingPanel(QtWidgets.QWidget):
 
     changed = QtCore.Signal(object)  # TrainSettings
     use_as_landscape = QtCore.Signal()
+    train_requested = QtCore.Signal()  # the Train button: Train mode, running
 
     def __init__(self, settings: TrainSettings = TrainSettings(), parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
         self._base = settings  # fields without a widget (cd_reset, hidden, dtype, ...) keep their value
         form = QtWidgets.QFormLayout(self)
+        self.train_button = QtWidgets.QPushButton("Train")
+        self.train_button.setObjectName("train_button")
+        self.train_button.setToolTip("Switch to Train mode and start training with these settings")
+        self.train_button.clicked.connect(self.train_requested)
+        form.addRow(self.train_button)
         self.target = _combo({"landscape": "Current landscape (exact samples)", "file": "Data file (CSV/NPZ)"},
                              "file" if settings.data_file else "landscape")
         self.data_file = QtWidgets.QLineEdit(settings.data_file)
@@ -293,6 +299,9 @@ class ComparePanel(QtWidgets.QWidget):
 
     CHOICES = {**{k: f"sample: {v}" for k, v in SAMPLER_NAMES.items()},
                **{k: f"train: {v}" for k, v in METHOD_NAMES.items()}}
+    #: the rows a mode starts with: two samplers; the three training methods of lecture scene 1
+    DEFAULT_ROWS = {"sample": [("ula", 0.2), ("mala", 0.2)],
+                    "train": [("cd", 0.1), ("pcd", 0.1), ("jarzynski", 0.1)]}
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
@@ -327,20 +336,33 @@ class ComparePanel(QtWidgets.QWidget):
         self.count.valueChanged.connect(self._update_rows)
         self.count.valueChanged.connect(self._emit)
         self._update_rows()
+        self._kept_rows: dict[str, list[tuple[str, float]]] = {}  # mode -> the rows last shown in it
+
+    def suit_mode(self, mode: str) -> None:
+        """Compare what the mode runs: in Train mode training methods, in Sample mode samplers. Rows that
+        all belong to the other mode are put away (and come back with their mode); mixed rows stay."""
+        rows = self.choices()
+        other = "sample" if mode == "train" else "train"
+        names = METHOD_NAMES if other == "train" else SAMPLER_NAMES
+        if not all(kind in names for kind, _h in rows):
+            return
+        self._kept_rows[other] = rows
+        self.set_rows(self._kept_rows.get(mode) or self.DEFAULT_ROWS[mode], emit=False)
 
     def _update_rows(self) -> None:
         for i, (combo, spin) in enumerate(self.rows):
             combo.setEnabled(i < self.count.value())
             spin.setEnabled(i < self.count.value())
 
-    def set_rows(self, rows: list[tuple[str, float]]) -> None:
+    def set_rows(self, rows: list[tuple[str, float]], emit: bool = True) -> None:
         self.blockSignals(True)
         self.count.setValue(len(rows))
         for (combo, spin), (kind, h) in zip(self.rows, rows):
             combo.setCurrentIndex(max(0, combo.findData(kind)))
             spin.setValue(h)
         self.blockSignals(False)
-        self._emit()
+        if emit:
+            self._emit()
 
     def choices(self) -> list[tuple[str, float]]:
         return [(c.currentData(), s.value()) for c, s in self.rows[: self.count.value()]]

@@ -62,6 +62,12 @@ def _targets(w: Any) -> dict[str, Any]:
             out[f"{prefix}:{bar.tabText(i)}"] = _global(bar, bar.tabRect(i))
     out["view"] = _global(w.views[0])
     out["walkers"] = _global(w.sampler_panel.walkers)
+    out["algorithm"] = _global(w.sampler_panel.algorithm)
+    out["train_button"] = _global(w.training_panel.train_button)
+    bar = w.findChild(QtWidgets.QToolBar, "run_toolbar")
+    for name, action in (("run_button", w.run_action), ("compare_button", w.compare_action)):
+        button = bar.widgetForAction(action) if bar is not None else None
+        out[name] = None if button is None else _global(button)
     out["formula"] = _global(w.editor.formula)
     gallery = w.editor.gallery
     if gallery.isVisible():
@@ -96,6 +102,12 @@ def window_state(w: Any) -> dict[str, Any]:
         "views": [_view_state(v) for v in w.all_views() if v.isVisible()],
         "panel_titles": {k: p.titleLabel.text for k, p in w.metrics.plots.items() if p.isVisible()},
         "legend": w.metrics.legend.text(),
+        "shown_plots": w.scenes.visible_plots(),
+        "plot_titles": {k: w.metrics.title(k) for k in w.scenes.visible_plots()},
+        "marks": [t for _s, t in w.metrics.marks_drawn("divergence")],
+        "kl_floor": _latest(w, "kl_expected"),
+        "mode": w.mode,
+        "run_kinds": [s.kind for s in w.model.specs],
         "run_labels": [s.label for s in w.specs()],
         "walkers_field": sp.walkers.value(),
         "walkers_text": sp.walkers.text(),
@@ -178,6 +190,13 @@ def _energy_lattice(w: Any, n: int = 16) -> dict[str, Any] | None:
     e = np.asarray(r.energy)[np.ix_(iy, ix)]
     return {"x": np.asarray(r.xs)[ix].tolist(), "y": np.asarray(r.ys)[iy].tolist(),
             "energy": np.where(np.isfinite(e), e, 1e300).tolist()}
+
+
+def _latest(w: Any, field: str) -> float | None:
+    """Run 1's newest value of a metric (None when it has none yet)."""
+    h = w.model.histories[0] if w.model.histories else None
+    value = None if h is None or h.latest is None else getattr(h.latest, field)
+    return None if value is None or value != value else float(value)
 
 
 def _tabs_clipped(tabs: QtWidgets.QTabWidget) -> bool:

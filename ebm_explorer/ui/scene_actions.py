@@ -35,6 +35,7 @@ from ebm_explorer.scenes import (
 )
 from ebm_explorer.scenes.science import mixture_of, ula_ellipses, with_mode_weight
 from ebm_explorer.ui.fisher_kl_panel import BetaPanel, FisherKLPanel
+from ebm_explorer.ui.panel_truth import panels_for_kinds
 from ebm_explorer.workers.commands import CurveKey, OverlayKey
 from ebm_explorer.ui.last_folder import get_open_file_name, get_save_file_name
 
@@ -428,7 +429,7 @@ class SceneController(QtCore.QObject):
     # ---- panels, overlays, sweep ---------------------------------------------------------------
     def set_panels(self, names: tuple[str, ...] | list[str]) -> None:
         """Show only these live panels (scene panel names), two per row."""
-        names = tuple(n for n in names if n in PANELS)
+        names = panels_for_kinds(tuple(n for n in names if n in PANELS), [s.kind for s in self.window.model.specs])
         metric_names = [n for n in names if n in METRIC_PLOTS] or list(METRIC_PLOTS)
         self.panels = tuple(n for n in names if n != "fisher_kl") or tuple(metric_names)
         for n, a in self.panel_actions.items():

@@ -162,20 +162,12 @@ class TrainingWorker(LandscapeWorker):
         if m is None or m.iteration == self._sent_iteration:
             return None
         self._sent_iteration = m.iteration
-        exact_e = math.nan
-        mean_e = math.nan
-        if self.reference is not None:
-            exact_e = float(self.reference.reference.mean_energy)
-        with torch.no_grad():
-            e = self.landscape.energy(self.trainer.walkers.detach()).double()
-            ok = torch.isfinite(e)
-            if bool(ok.any()):
-                mean_e = float(e[ok].mean())
         return Metrics(
             step=m.iteration,
             acceptance=m.acceptance,
-            mean_energy=mean_e,
-            mean_energy_exact=exact_e,
+            model_energy_data=m.data_energy,  # the target's energy of the walkers would mean nothing here
+            model_energy_walkers=m.data_energy - m.energy_gap,
+            energy_gap=m.energy_gap,
             kl=m.kl,
             fisher=m.fisher,
             mode_weights=np.asarray(m.mode_weights, dtype=float).copy(),

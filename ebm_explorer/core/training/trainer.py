@@ -87,6 +87,7 @@ class TrainMetrics:
     log_z_se_xfit: float = math.nan  # its standard error (also that of cross_entropy_est_xfit's log Z part)
     cross_entropy_est_xfit: float = math.nan  # mean U(data) + log_z_est_xfit
     ess_fraction_xfit: float = math.nan  # ESS/N of the held-out walkers
+    data_energy: float = math.nan  # mean model energy U_theta on the data (walkers: data_energy - energy_gap)
 
 
 class TrainHistory:
@@ -498,6 +499,7 @@ class Trainer:
             resampled=resampled,
             resample_count=self.resample_count,
             energy_gap=data_energy - walker_energy,
+            data_energy=data_energy,
             acceptance=accept,
             nonfinite_walkers=int((~ok).sum()),
             params=self._mixture_params(),
