@@ -60,7 +60,7 @@ _PLOTS = {
     "logz": ("log Z: Jarzynski estimates (bands ±2 SE) vs exact",
              [("log_z_est", "log_z_est", None), ("log_z_est_xfit", "log_z_est_xfit", _DASHDOT),
               ("log_z_exact", "log_z_exact", "exact")]),
-    "cross_entropy": ("Cross-entropy: exact vs Jarzynski estimates (±2 SE)",
+    "cross_entropy": ("Cross-entropy: exact vs Jarzynski (±2 SE)",
                       [("cross_entropy", "cross_entropy", None), ("cross_entropy_est", "cross_entropy_est", _DASH),
                        ("cross_entropy_est_xfit", "cross_entropy_est_xfit", _DASHDOT)]),
 }
@@ -88,22 +88,37 @@ _NICE_SPANS = (1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
 _FLOOR_LABELS = {"kl_expected": "KL noise floor", "tv_expected": "TV noise floor"}
 #: plot titles per kind of runs shown ("sample", "train", "mixed": a scene with both); default: _PLOTS' titles
 _TITLES = {
-    "sample": {"energy": "Mean energy U of the walkers (dashed: exact E[U])",
+    "sample": {"energy": "Mean U of the walkers (dashed: exact E[U])",
                "ess": "Bulk ESS of x (32 chains)",
-               "divergence": "Walkers vs exact: KL solid · TV dashed (dotted: iid noise floors at this N)"},
-    "train": {"energy": "Model energy U_θ: on data (solid) vs on walkers (dashed)",
-              "acceptance": "Acceptance of the walker kernel (ULA: 1)",
-              "ess": "Jarzynski ESS/N of the walker weights (CD/PCD: 1)",
-              "divergence": "Model vs target: exact KL solid · Fisher dash-dot"},
-    "mixed": {"energy": "Sampling: mean U (dashed exact) · training: U_θ on data / walkers",
-              "ess": "Sampling: bulk ESS of x · training: Jarzynski ESS/N (dotted)",
-              "divergence": "KL solid · TV dashed · Fisher dash-dot (dotted: iid noise floors)"},
+               "divergence": "KL solid · TV dashed · dotted: iid floor at this N"},
+    "train": {"energy": "Model energy U_θ: data solid, walkers dashed",
+              "acceptance": "Acceptance of the walker kernel",
+              "ess": "Jarzynski ESS/N of the walker weights",
+              "divergence": "Exact KL(target‖model) · Fisher dash-dot"},
+    "mixed": {"energy": "Mean U (sampling) · U_θ data/walkers (training)",
+              "ess": "Bulk ESS of x · Jarzynski ESS/N dotted",
+              "divergence": "KL solid · TV dashed · Fisher dash-dot"},
 }
 #: time plots that show change marks
 _MARKED = ("energy", "acceptance", "divergence", "ess", "logz", "cross_entropy", "modes_time")
 #: marks drawn per plot (the newest)
 MAX_MARKS = 6
 _MARK_COLOUR = (255, 210, 90)
+
+
+def _shrinkable(label: pg.LabelItem) -> None:
+    """A plot title that never widens its plot: LabelItem asks for its text's width as a minimum, which made
+    the two columns of plots wider than the dock (the right column was cut off); a long title is clipped."""
+    original = label.updateMin
+
+    def update_min() -> None:
+        original()
+        label.setMinimumWidth(0)
+        label._sizeHint[QtCore.Qt.SizeHint.MinimumSize] = (0, label._sizeHint[QtCore.Qt.SizeHint.MinimumSize][1])
+        label._sizeHint[QtCore.Qt.SizeHint.PreferredSize] = (0, label._sizeHint[QtCore.Qt.SizeHint.PreferredSize][1])
+        label.updateGeometry()
+    label.updateMin = update_min
+    update_min()
 
 
 def _field_of(plot: str, series: str) -> str:
@@ -153,6 +168,7 @@ class MetricsPanel(QtWidgets.QWidget):
             p.showGrid(x=True, y=True, alpha=0.2)
             p.setMenuEnabled(False)
             p.titleLabel.setText(title, size="9pt")
+            _shrinkable(p.titleLabel)
             self.plots[key] = p
         for key, (_, series) in _PLOTS.items():
             for skey, _field, style in series:

@@ -107,6 +107,8 @@ def window_state(w: Any) -> dict[str, Any]:
         "marks": [t for _s, t in w.metrics.marks_drawn("divergence")],
         "kl_floor": _latest(w, "kl_expected"),
         "mode": w.mode,
+        "panels_fit": {"plots": w.metrics.graphics.width(), "viewport": w.metrics.graphics.parentWidget().width(),
+                       "legend_right": w.metrics.legend.geometry().right(), "panel": w.metrics.width()},
         "run_kinds": [s.kind for s in w.model.specs],
         "run_labels": [s.label for s in w.specs()],
         "walkers_field": sp.walkers.value(),

@@ -37,6 +37,8 @@ def test_floor_legend_titles_and_train_mode_follow_the_user(launch):
     app.key("Return")
     s = app.wait(lambda s: "HMC" in s["legend"] and "HMC" in s["marks"], 30, "the legend and mark to say HMC")
     assert "MALA" not in s["legend"]
+    fit = s["panels_fit"]  # the two plot columns and the legend fit the live-panels dock
+    assert fit["plots"] <= fit["viewport"] and fit["legend_right"] <= fit["panel"], fit
     app.shot("panels-sample-marks")
 
     # the Training tab's own Train button: Train mode, titles for training, log Z and cross-entropy shown
