@@ -23,6 +23,7 @@ import pyqtgraph as pg
 import shiboken6
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from ebm_explorer.ui.walker_style import CONTOUR_OVER_DENSITY, CONTOUR_OVER_WALKERS, canvas_legend, marker_look
 from ebm_explorer.workers.messages import ReferenceReady, RunSnapshot
 
 __all__ = ["LandscapeView", "ViewHandler", "PointCloud", "POINTS_LIMIT", "RUN_COLOURS"]
@@ -55,6 +56,18 @@ class PointCloud(pg.GraphicsObject):
         self._pos = np.zeros((0, 2))
         self._rect = QtCore.QRectF()
         self._groups: list[tuple[QtGui.QPolygonF, int]] = []  # weighted points: (points, alpha 0-255) per level
+        self.scale = 1.0  # x the size (many walkers: smaller), composed with setSize (presenter mode)
+
+    def set_look(self, scale: float, alpha: int) -> None:
+        """Size factor and opacity for the number of points drawn (walker_style.marker_look)."""
+        colour = self._pen.color()
+        if scale == self.scale and colour.alpha() == alpha:
+            return
+        colour.setAlpha(int(alpha))
+        self._pen.setColor(colour)
+        self.scale = float(scale)
+        self.prepareGeometryChange()
+        self.update()
 
     def setSize(self, size: float) -> None:  # noqa: N802 - pyqtgraph naming
         self.opts["size"] = float(size)
@@ -62,7 +75,9 @@ class PointCloud(pg.GraphicsObject):
         self.update()
 
     def setBrush(self, brush: Any) -> None:  # noqa: N802 - pyqtgraph naming
-        self._pen.setColor(pg.mkBrush(brush).color())
+        colour = pg.mkBrush(brush).color()
+        colour.setAlpha(self._pen.color().alpha())
+        self._pen.setColor(colour)
         self.update()
 
     def setData(self, pos: np.ndarray, alpha: np.ndarray | None = None) -> None:  # noqa: N802 - pyqtgraph naming
@@ -116,18 +131,19 @@ class PointCloud(pg.GraphicsObject):
         px, py = self.pixelSize() if self.getViewBox() is not None else (None, None)
         if px is None or py is None:
             return QtCore.QRectF(self._rect)
-        r = self.opts["size"]
+        r = self.opts["size"] * self.scale
         return self._rect.adjusted(-r * px, -r * py, r * px, r * py)
 
     def paint(self, p: QtGui.QPainter, *args: Any) -> None:
         if not len(self._pos):
             return
-        self._pen.setWidthF(self.opts["size"])
+        self._pen.setWidthF(self.opts["size"] * self.scale)
         if self._groups:
+            look = self._pen.color().alphaF()  # the look for N points, times each point's weight level
             for poly, a in self._groups:
                 pen = QtGui.QPen(self._pen)
                 c = QtGui.QColor(pen.color())
-                c.setAlpha(a)
+                c.setAlpha(int(round(a * look)))
                 pen.setColor(c)
                 p.setPen(pen)
                 p.drawPoints(poly)
@@ -244,15 +260,16 @@ class LandscapeView(pg.GraphicsLayoutWidget):
         self.walkers = PointCloud(3, colour)
         self.data_points = PointCloud(3, QtGui.QColor(255, 255, 255, 150))
         self.negatives = PointCloud(3, "#fb8500")
-        self.hmc_path = pg.PlotDataItem(pen=pg.mkPen("#00f5d4", width=2), symbol="o", symbolSize=4,
-                                        symbolBrush="#00f5d4", symbolPen=None)
-        self.proposal = pg.PlotDataItem(pen=pg.mkPen("#38b000", width=2.5))
+        # the selected walker, its last proposal and HMC path: drawn large and above the crowd of walkers
+        self.hmc_path = pg.PlotDataItem(pen=pg.mkPen("#00f5d4", width=3), symbol="o", symbolSize=7,
+                                        symbolBrush="#00f5d4", symbolPen=pg.mkPen("k", width=1))
+        self.proposal = pg.PlotDataItem(pen=pg.mkPen("#38b000", width=4))
         # accepted / rejected styles made once: a new brush per frame would re-render the symbol atlas
-        self._proposal_pens = {True: pg.mkPen("#38b000", width=2.5), False: pg.mkPen("#e63946", width=2.5)}
+        self._proposal_pens = {True: pg.mkPen("#38b000", width=4), False: pg.mkPen("#e63946", width=4)}
         self._proposal_brushes = {True: pg.mkBrush("#38b000"), False: pg.mkBrush("#e63946")}
         self._proposal_shown: bool | None = None
-        self.proposal_end = pg.ScatterPlotItem(size=10, pen=pg.mkPen("w", width=1), brush=pg.mkBrush("#38b000"))
-        self.selected = pg.ScatterPlotItem(size=9, pen=pg.mkPen("w", width=1.5), brush=pg.mkBrush(0, 0, 0, 0))
+        self.proposal_end = pg.ScatterPlotItem(size=16, pen=pg.mkPen("w", width=2), brush=pg.mkBrush("#38b000"))
+        self.selected = pg.ScatterPlotItem(size=20, pen=pg.mkPen("w", width=3), brush=pg.mkBrush(0, 0, 0, 0))
         self.start_marker = pg.ScatterPlotItem(size=16, symbol="+", pen=pg.mkPen("#ff006e", width=2.5))
         self.centres = pg.ScatterPlotItem(size=14, pen=pg.mkPen("w", width=2), brush=pg.mkBrush(255, 255, 255, 40))
         self.brush_ring = QtWidgets.QGraphicsEllipseItem()
@@ -262,7 +279,13 @@ class LandscapeView(pg.GraphicsLayoutWidget):
                      self.proposal, self.proposal_end, self.selected, self.start_marker, self.centres):
             item.setAcceptedMouseButtons(QtCore.Qt.MouseButton.NoButton)  # clicks go to the view's handler
             self.plot.addItem(item)
+        for z, item in enumerate((self.hmc_path, self.proposal, self.proposal_end, self.selected)):
+            item.setZValue(20 + z)
         self.plot.addItem(self.brush_ring)
+        # what is drawn, on the canvas under the plot (never over the landscape)
+        self.legend = pg.LabelItem("", size="8pt", justify="left")
+        self.addItem(self.legend, row=2, col=0)
+        self._legend_key: tuple[Any, ...] | None = None
         self.message = pg.TextItem("", color="#ffd166", anchor=(0, 0))
         self.message.setParentItem(self._vb)
         self.message.setPos(6, 6)
@@ -433,6 +456,7 @@ class LandscapeView(pg.GraphicsLayoutWidget):
             self._set_image(ref.density_image, r.box, (0.0, float(np.max(ref.density_image))), "viridis",
                             "density exp(-U)/Z")
         c = ref.contours
+        self.contours.setPen(pg.mkPen(CONTOUR_OVER_WALKERS if many else CONTOUR_OVER_DENSITY, width=1.3 if many else 1))
         self.contours.setData(c[:, 0], c[:, 1], connect="finite") if self.show_contours and len(c) else \
             self.contours.setData([], [])
         if self.top is not None:
@@ -442,12 +466,18 @@ class LandscapeView(pg.GraphicsLayoutWidget):
     def _draw_snapshot(self, snap: RunSnapshot | None, many: bool) -> None:
         empty = np.zeros((0, 2))
         if snap is None:
+            self.legend.setText("")
+            self._legend_key = None
             for item in (self.walkers, self.selected, self.proposal_end, self.data_points, self.negatives):
                 item.setData(pos=empty)
             for item in (self.trails, self.proposal, self.hmc_path):
                 item.setData([], [])
             return
         w = snap.walkers
+        look = marker_look(len(w.points))
+        for cloud in (self.walkers, self.negatives, self.data_points):
+            cloud.set_look(*look)
+        self._update_legend(snap, many)
         if many:
             self.walkers.setData(pos=empty)
             self._redraw_hist_image(w.hist)
@@ -497,6 +527,13 @@ class LandscapeView(pg.GraphicsLayoutWidget):
             ey = np.linspace(b.ymin, b.ymax, bins + 1)
             self.hist_x.setData(ex, w.hist_x)
             self.hist_y.setData(ey, w.hist_y)
+
+    def _update_legend(self, snap: RunSnapshot, many: bool) -> None:
+        key = (snap.training is not None, many, snap.n_walkers)
+        if key != self._legend_key:
+            self._legend_key = key
+            colour = self.walkers._pen.color().name()
+            self.legend.setText(canvas_legend(key[0], many, snap.n_walkers, colour))
 
     def _redraw_hist_image(self, hist: np.ndarray) -> None:
         self.image.setImage(hist, autoLevels=False)
