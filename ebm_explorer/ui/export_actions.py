@@ -23,10 +23,11 @@ from ebm_explorer.export import ExportCancelled, TrajectoryData, export_trajecto
 from ebm_explorer.scenes import scene_to_toml
 from ebm_explorer.ui.recording import ScreenRecorder
 from ebm_explorer.ui.scene_actions import menu
+from ebm_explorer.ui.vector_export import render_pdf, render_png, render_svg
 from ebm_explorer.ui.last_folder import get_save_file_name
 from ebm_explorer.workers.recent import RECENT_STEPS, RECENT_WALKERS
 
-__all__ = ["ExportController", "TrajectoryExportJob", "export_png", "export_svg", "export_widget_png",
+__all__ = ["ExportController", "TrajectoryExportJob", "export_png", "export_svg", "export_pdf", "export_widget_png",
            "export_widget_svg", "SCALES"]
 
 SCALES = (1.0, 2.0, 3.0, 4.0)
@@ -40,7 +41,9 @@ def _exportable(target: Any) -> Any:
 
 def export_png(target: Any, path: str | Path, width: int | None = None, scale: float = 2.0) -> Path:
     """A plot (``PlotItem``) or a panel (``GraphicsLayoutWidget``) as PNG, ``width`` pixels wide (else its
-    on-screen width times ``scale``); the height keeps the aspect ratio."""
+    on-screen width times ``scale``); the height keeps the aspect ratio. A panel is cropped to its plots."""
+    if isinstance(target, pg.GraphicsView):
+        return render_png(target, path, scale=scale, width=width)
     exporter = pg_exporters.ImageExporter(_exportable(target))
     params = exporter.parameters()
     params["width"] = int(width) if width else max(1, int(round(params["width"] * scale)))
@@ -51,21 +54,31 @@ def export_png(target: Any, path: str | Path, width: int | None = None, scale: f
 
 
 def export_svg(target: Any, path: str | Path) -> Path:
-    """A plot or a panel as SVG (vector), drawn by Qt's SVG generator (pyqtgraph's SVG exporter fails on
-    the paths Qt 6 writes)."""
-    if isinstance(target, QtWidgets.QWidget):
+    """A plot or a panel as a vector SVG (ui.vector_export: axes, ticks and labels as text and paths, the
+    heat map the one embedded image); pyqtgraph's SVG exporter fails on the paths Qt 6 writes."""
+    if isinstance(target, QtWidgets.QWidget) and not isinstance(target, pg.GraphicsView):
         return export_widget_svg(target, path)
-    rect = target.sceneBoundingRect()
-    size = QtCore.QSize(int(np.ceil(rect.width())), int(np.ceil(rect.height())))
-    target_path = Path(path)
-    with atomic_path(target_path, suffix=".svg") as tmp:
-        gen = _svg_generator(tmp, size)
-        painter = QtGui.QPainter(gen)
-        try:
-            target.scene().render(painter, QtCore.QRectF(0, 0, size.width(), size.height()), rect)
-        finally:
-            painter.end()
-    return target_path
+    return render_svg(target, path)
+
+
+def export_pdf(target: Any, path: str | Path) -> Path:
+    """A plot or a panel as a vector PDF (one page the size of the plot); the window through Qt's renderer."""
+    if isinstance(target, QtWidgets.QWidget) and not isinstance(target, pg.GraphicsView):
+        target_path = Path(path)
+        with atomic_path(target_path, suffix=".pdf") as tmp:
+            writer = QtGui.QPdfWriter(str(tmp))
+            writer.setResolution(72)
+            writer.setPageMargins(QtCore.QMarginsF(0, 0, 0, 0))
+            size = target.size()
+            writer.setPageSize(QtGui.QPageSize(QtCore.QSizeF(size.width(), size.height()),
+                                               QtGui.QPageSize.Unit.Point))
+            painter = QtGui.QPainter(writer)
+            try:
+                _render(target, painter)
+            finally:
+                painter.end()
+        return target_path
+    return render_pdf(target, path)
 
 
 def _svg_generator(path: Path, size: QtCore.QSize) -> QtSvg.QSvgGenerator:
@@ -210,8 +223,10 @@ class ExportController(QtCore.QObject):
         em = menu(w, "&File").addMenu("&Export")
         em.addAction("Landscape view as PNG…", lambda: self.ask_image(self.landscape_target(), "png"))
         em.addAction("Landscape view as SVG…", lambda: self.ask_image(self.landscape_target(), "svg"))
+        em.addAction("Landscape view as PDF…", lambda: self.ask_image(self.landscape_target(), "pdf"))
         em.addAction("Live panels as PNG…", lambda: self.ask_image(w.metrics.graphics, "png"))
         em.addAction("Live panels as SVG…", lambda: self.ask_image(w.metrics.graphics, "svg"))
+        em.addAction("Live panels as PDF…", lambda: self.ask_image(w.metrics.graphics, "pdf"))
         em.addAction("Whole window as PNG…", lambda: self.ask_image(w, "png"))
         em.addAction("Whole window as SVG…", lambda: self.ask_image(w, "svg"))
         em.addSeparator()
@@ -260,6 +275,7 @@ class ExportController(QtCore.QObject):
         for name, target in targets:
             m.addAction(f"Export {name} as PNG…", partial(self.ask_image, target, "png"))
             m.addAction(f"Export {name} as SVG…", partial(self.ask_image, target, "svg"))
+            m.addAction(f"Export {name} as PDF…", partial(self.ask_image, target, "pdf"))
         m.addSeparator()
         m.addAction("Export whole window as PNG…", partial(self.ask_image, self.window, "png"))
         m.addAction("Export whole window as SVG…", partial(self.ask_image, self.window, "svg"))
@@ -294,11 +310,13 @@ class ExportController(QtCore.QObject):
         return f"{int(r.width() * scale)} x {int(r.height() * scale)}"
 
     def export_image(self, target: Any, path: str | Path, scale: float = 2.0, width: int | None = None) -> Path | None:
-        """Write ``target`` (a plot, a panel, or the window) to ``path`` by its suffix (.png / .svg)."""
+        """Write ``target`` (a plot, a panel, or the window) to ``path`` by its suffix (.png / .svg / .pdf)."""
         is_plot_panel = isinstance(target, (pg.GraphicsView, pg.PlotItem))
         svg = str(path).lower().endswith(".svg")
         try:
-            if is_plot_panel:
+            if str(path).lower().endswith(".pdf"):
+                out = export_pdf(target, path)
+            elif is_plot_panel:
                 out = export_svg(target, path) if svg else export_png(target, path, width=width, scale=scale)
             else:
                 out = export_widget_svg(target, path) if svg else export_widget_png(target, path, scale=scale)

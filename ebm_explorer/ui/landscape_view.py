@@ -23,6 +23,7 @@ import pyqtgraph as pg
 import shiboken6
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from ebm_explorer.ui.label_fit import shrinkable
 from ebm_explorer.ui.walker_style import CONTOUR_OVER_DENSITY, CONTOUR_OVER_WALKERS, canvas_legend, marker_look
 from ebm_explorer.workers.messages import ReferenceReady, RunSnapshot
 
@@ -30,6 +31,8 @@ __all__ = ["LandscapeView", "ViewHandler", "PointCloud", "POINTS_LIMIT", "RUN_CO
 
 #: at most this many walkers are drawn as points in "auto" mode; more become a density image
 POINTS_LIMIT = 3000
+#: the legend's text before walkers are drawn: two empty lines, so the layout keeps one height
+_LEGEND_BLANK = "&nbsp;<br>&nbsp;"
 #: one colour per run (compare mode), also used by the metrics panels
 RUN_COLOURS = ["#4cc9f0", "#f72585", "#b5e48c", "#ffb703"]
 
@@ -283,7 +286,8 @@ class LandscapeView(pg.GraphicsLayoutWidget):
             item.setZValue(20 + z)
         self.plot.addItem(self.brush_ring)
         # what is drawn, on the canvas under the plot (never over the landscape)
-        self.legend = pg.LabelItem("", size="8pt", justify="left")
+        self.legend = pg.LabelItem(_LEGEND_BLANK, size="8pt", justify="left")
+        shrinkable(self.legend)  # its text never widens the plot's column (a narrow compare cell clips it)
         self.addItem(self.legend, row=2, col=0)
         self._legend_key: tuple[Any, ...] | None = None
         self.message = pg.TextItem("", color="#ffd166", anchor=(0, 0))
@@ -466,7 +470,7 @@ class LandscapeView(pg.GraphicsLayoutWidget):
     def _draw_snapshot(self, snap: RunSnapshot | None, many: bool) -> None:
         empty = np.zeros((0, 2))
         if snap is None:
-            self.legend.setText("")
+            self.legend.setText(_LEGEND_BLANK)
             self._legend_key = None
             for item in (self.walkers, self.selected, self.proposal_end, self.data_points, self.negatives):
                 item.setData(pos=empty)

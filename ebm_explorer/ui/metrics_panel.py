@@ -27,6 +27,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from ebm_explorer.export.metrics_history import MetricsHistory
+from ebm_explorer.ui.label_fit import shrinkable
 from ebm_explorer.ui.landscape_view import RUN_COLOURS
 
 __all__ = ["MetricsPanel", "MAX_RUNS", "MAX_MODES"]
@@ -106,21 +107,6 @@ MAX_MARKS = 6
 _MARK_COLOUR = (255, 210, 90)
 
 
-def _shrinkable(label: pg.LabelItem) -> None:
-    """A plot title that never widens its plot: LabelItem asks for its text's width as a minimum, which made
-    the two columns of plots wider than the dock (the right column was cut off); a long title is clipped."""
-    original = label.updateMin
-
-    def update_min() -> None:
-        original()
-        label.setMinimumWidth(0)
-        label._sizeHint[QtCore.Qt.SizeHint.MinimumSize] = (0, label._sizeHint[QtCore.Qt.SizeHint.MinimumSize][1])
-        label._sizeHint[QtCore.Qt.SizeHint.PreferredSize] = (0, label._sizeHint[QtCore.Qt.SizeHint.PreferredSize][1])
-        label.updateGeometry()
-    label.updateMin = update_min
-    update_min()
-
-
 def _field_of(plot: str, series: str) -> str:
     """The history field that series ``series`` of plot ``plot`` draws."""
     return next(f for skey, f, _style in _PLOTS[plot][1] if skey == series)
@@ -168,7 +154,7 @@ class MetricsPanel(QtWidgets.QWidget):
             p.showGrid(x=True, y=True, alpha=0.2)
             p.setMenuEnabled(False)
             p.titleLabel.setText(title, size="9pt")
-            _shrinkable(p.titleLabel)
+            shrinkable(p.titleLabel)
             self.plots[key] = p
         for key, (_, series) in _PLOTS.items():
             for skey, _field, style in series:

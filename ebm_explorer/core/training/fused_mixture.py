@@ -548,6 +548,7 @@ class _Recorder:
                 resampled=resampled,
                 resample_count=pops[0][3],
                 energy_gap=e_data - e_walk,
+                data_energy=e_data,
                 acceptance=1.0,
                 nonfinite_walkers=0,
                 params=params,
