@@ -273,7 +273,7 @@ class MetricsPanel(QtWidgets.QWidget):
         self.kinds = kinds_t
         which = "mixed" if len(set(kinds_t)) > 1 else (kinds_t[0] if kinds_t else "sample")
         for key, p in self.plots.items():
-            title = _TITLES[which].get(key) or (_PLOTS[key][0] if key in _PLOTS else None)
+            title = _TITLES.get(which, {}).get(key) or (_PLOTS[key][0] if key in _PLOTS else None)
             if title is not None:
                 p.titleLabel.setText(title)
         self._dirty = True

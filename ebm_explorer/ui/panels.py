@@ -341,6 +341,8 @@ class ComparePanel(QtWidgets.QWidget):
     def suit_mode(self, mode: str) -> None:
         """Compare what the mode runs: in Train mode training methods, in Sample mode samplers. Rows that
         all belong to the other mode are put away (and come back with their mode); mixed rows stay."""
+        if mode not in self.DEFAULT_ROWS:  # other modes (tempering, generation) have their own tabs
+            return
         rows = self.choices()
         other = "sample" if mode == "train" else "train"
         names = METHOD_NAMES if other == "train" else SAMPLER_NAMES
