@@ -138,6 +138,7 @@ class FusedMixtureTrainer(Trainer):
         self._h_step = float(cfg.step_size)
         self._noise_scale = math.sqrt(2.0 * cfg.step_size)
         self._fused = True  # False once a non-finite walker handed the run to the general step
+        self._read_params()
         self._coef_version = -1
         self._eval(self._buf.shape[1], self._buf.shape[1])
         self._sync_state()
@@ -163,15 +164,41 @@ class FusedMixtureTrainer(Trainer):
         x = self._buf[:2, lo:hi]
         torch.addcmul(x[0] * x[0], x[1], x[1], out=self._buf[3, lo:hi])
 
-    def _coefficients(self) -> None:
-        """From the model's current parameters: ``C (M, 4)`` with logits ``C @ [x, y, 1, |x|^2]``,
-        ``K (3, M)`` with the gradient terms ``sum_j r_j / s_j^2 (a_j, 1)``, and ``1 / s^2``."""
+    def _read_params(self) -> None:
+        """Copy the model's parameters to the numpy arrays the iterations update (float64)."""
         m: MixtureEnergy = self.model  # type: ignore[assignment]
-        a, z = m.means.detach(), m.z.detach()
-        iv = torch.exp(-2.0 * m.log_widths.detach())
-        self._c = torch.stack([iv * a[:, 0], iv * a[:, 1], -0.5 * iv * (a * a).sum(1) - z, -0.5 * iv], dim=1)
-        self._k = torch.cat([(iv[:, None] * a).T, iv[None]], dim=0)
-        self._dc = self._c[0] - self._c[-1]
+        self._a = m.means.detach().cpu().double().numpy().copy()
+        self._z = m.z.detach().cpu().double().numpy().copy()
+        self._ls = m.log_widths.detach().cpu().double().numpy().copy()
+        self._z_mask = m.z_grad_mask.detach().cpu().double().numpy().copy()
+        self._params_dirty = False
+
+    def _write_params(self) -> None:
+        """The numpy parameters back into the model, where others read them (metrics, views, saving)."""
+        if not self._params_dirty:
+            return
+        m: MixtureEnergy = self.model  # type: ignore[assignment]
+        with torch.no_grad():
+            m.means.copy_(torch.from_numpy(self._a))
+            m.z.copy_(torch.from_numpy(self._z))
+            if self._learn_widths:
+                m.log_widths.copy_(torch.from_numpy(self._ls))
+        self._params_dirty = False
+
+    def _coefficients(self) -> None:
+        """From the current parameters: ``C (M, 4)`` with logits ``C @ [x, y, 1, |x|^2]``, ``K (3, M)``
+        with the gradient terms ``sum_j r_j / s_j^2 (a_j, 1)``, and ``1 / s^2``. The parameter side is
+        a handful of numbers: numpy does it at a fraction of torch's per-call cost."""
+        a, z = self._a, self._z
+        iv = np.exp(-2.0 * self._ls)
+        ia = a * iv[:, None]
+        c = np.empty((a.shape[0], 4))
+        c[:, :2] = ia
+        c[:, 2] = -0.5 * (ia * a).sum(1) - z
+        c[:, 3] = -0.5 * iv
+        k = np.concatenate([ia.T, iv[None]], axis=0)
+        as_t = lambda v: torch.as_tensor(v, dtype=self.dtype, device=self.device)  # noqa: E731
+        self._c, self._k, self._dc = as_t(c), as_t(k), as_t(c[0] - c[-1])
         self._iv = iv
         self._coef_version = self._version
 
@@ -217,7 +244,9 @@ class FusedMixtureTrainer(Trainer):
         return self._e
 
     def _sync_state(self) -> None:
-        """Expose the training walkers as the general trainer's ``state`` (views, no copies)."""
+        """Expose the training walkers as the general trainer's ``state`` (views, no copies) and the
+        parameters in the model."""
+        self._write_params()
         n = self._n
         e = self._e if self._e.shape[0] >= n else self._energies()
         self.state = SamplerState(self._buf[:2, :n].T, e[:n], self._g[:, :n].T)
@@ -227,28 +256,27 @@ class FusedMixtureTrainer(Trainer):
         self.log_z_ref = self._pops[0].log_z_ref
 
     # --- one iteration -----------------------------------------------------------------------------
-    def _gradient(self) -> list[torch.Tensor]:
+    def _gradient(self) -> list[np.ndarray]:
         """Cross-entropy gradient per trainable parameter from the current ``R`` (all columns)."""
         v = self._v
         if self.config.method == "jarzynski":
             torch.neg(self._pops[0].w, out=v[:self._n])
-        self._s = s = torch.mm(self._r * v, self._buf.T)  # (M, 4): sums of v r (x, y, 1, |x|^2)
-        m: MixtureEnergy = self.model  # type: ignore[assignment]
-        a, iv = m.means.detach(), self._iv
+        self._s = torch.mm(self._r * v, self._buf.T)  # (M, 4): sums of v r (x, y, 1, |x|^2)
+        s = self._s.cpu().double().numpy()
+        a, iv = self._a, self._iv
         sx, s1 = s[:, :2], s[:, 2]
         out = [iv[:, None] * (a * s1[:, None] - sx)]
         if self._learn_widths:
             out.append(-iv * (s[:, 3] - 2.0 * (a * sx).sum(1) + (a * a).sum(1) * s1))
-        out.append(s1 * m.z_grad_mask)
+        out.append(s1 * self._z_mask)
         return out
 
-    def _apply(self, grads: list[torch.Tensor]) -> None:
-        m: MixtureEnergy = self.model  # type: ignore[assignment]
-        with torch.no_grad():
-            m.means.sub_(grads[0], alpha=self._lr_a)
-            if self._learn_widths:
-                m.log_widths.sub_(grads[1], alpha=self._lr_s)
-            m.z.sub_(grads[-1], alpha=self._lr_z)
+    def _apply(self, grads: list[np.ndarray]) -> None:
+        self._a -= self._lr_a * grads[0]
+        if self._learn_widths:
+            self._ls -= self._lr_s * grads[1]
+        self._z -= self._lr_z * grads[-1]
+        self._params_dirty = True
         self._version += 1
 
     def _draw_noise(self) -> torch.Tensor:
@@ -355,17 +383,16 @@ class FusedMixtureTrainer(Trainer):
             self._hand_over(grads)
         return resampled
 
-    def _hand_over(self, grads: list[torch.Tensor]) -> None:
+    def _hand_over(self, grads: list[np.ndarray]) -> None:
         """A NaN/inf appeared: raise for the parameters as the general trainer does; for walkers,
         continue with the general step, which drops them."""
-        from ebm_explorer.core.training.trainer import all_finite
-
-        if not all_finite(grads):
+        if not all(np.isfinite(g).all() for g in grads):
             raise NumericalError(f"the cross-entropy gradient is NaN/inf at iteration {self.iteration}: "
                                  "the model or the walkers diverged (reduce the learning rate or step size)")
-        if not all_finite([p.detach() for p in self.model.trainable()]):
+        if not all(np.isfinite(p).all() for p in (self._a, self._z, self._ls)):
             raise NumericalError(f"model parameters became NaN/inf at iteration {self.iteration}: "
                                  "reduce the learning rate")
+        self._write_params()
         self._fused = False
         self.state = self._evaluate(self.walkers.contiguous())
         self.log_weights = jz.sanitize_log_weights(self.log_weights.clone(), self._finite())
@@ -447,6 +474,10 @@ class FusedMixtureTrainer(Trainer):
             return super().cross_fit_resamplings
         return self._pops[1].resample_count if len(self._pops) > 1 else None
 
+    def state_dict(self) -> dict[str, Any]:
+        self._write_params()
+        return super().state_dict()
+
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """As :meth:`Trainer.load_state_dict` (the held-out walkers are dropped there too)."""
         super().load_state_dict(state)
@@ -462,6 +493,7 @@ class FusedMixtureTrainer(Trainer):
         if self.config.method == "jarzynski" and bool(torch.isfinite(self._log_w).any()):
             self._weigh(pop)
         self._fused = bool(torch.isfinite(self._log_w).all()) or self.config.method != "jarzynski"
+        self._read_params()
         self._coef_version = -1
         self._eval(self._buf.shape[1], self._buf.shape[1])
         self._sync_state()
@@ -489,14 +521,14 @@ class _Recorder:
         t = self.t
         m: MixtureEnergy = t.model  # type: ignore[assignment]
         pops = t._pops
-        self.rows.append((m.means.detach().clone(), m.z.detach().clone(),
-                          m.log_widths.detach().clone() if t._learn_widths else None,
+        self.rows.append((t._a.copy(), t._z.copy(), t._ls.copy() if t._learn_widths else None,
                           [(p.log_z_ref, p.log_mean, p.ess, p.resample_count) for p in pops], resampled))
         if exact:
             p0 = pops[0]
             e = t._energies()
             e_data = float(e[t._nw:].mean())
             e_walk = float(torch.dot(p0.w, e[:t._n]) if t.config.method == "jarzynski" else e[:t._n].mean())
+            t._write_params()
             grid = t.diagnostics.evaluate(m, e_data) if t.diagnostics is not None else None
             se = [_standard_error(t._log_w, p) for p in pops]
             self.exact[len(self.rows) - 1] = (grid, se, e_data, e_walk)
@@ -518,10 +550,8 @@ class _Recorder:
         nan = math.nan
         log_mean = (torch.stack([torch.stack([torch.as_tensor(q[1], dtype=torch.float64) for q in r[3]])
                                  for r in self.rows]).cpu().numpy() if self.rows else np.zeros((0, 1)))
-        log_widths = t.model.log_widths.detach().cpu().numpy()  # type: ignore[union-attr]
         for i, (a, z, ls, pops, resampled) in enumerate(self.rows):
-            a, z = a.cpu().numpy(), z.cpu().numpy()
-            ls = log_widths if ls is None else ls.cpu().numpy()
+            ls = t._ls if ls is None else ls
             log_mass = math.log(2.0 * math.pi) + 2.0 * ls - z
             log_z = float(np.logaddexp.reduce(log_mass))
             grid, se, e_data, e_walk = self.exact.get(i, (None, [nan, nan], nan, nan))
