@@ -8,13 +8,15 @@ Here one evaluation per iteration covers the training walkers, the held-out (cro
 the data at once, laid out as rows ``(x, y, 1, |x|^2)`` of one ``(4, L)`` buffer, so that
 
 * the component logits are one matrix product: ``l_j = -|x - a_j|^2 / 2 s_j^2 - z_j`` is linear in
-  those four rows;
+  those four rows (two components: one matrix-vector product for ``l_1 - l_2`` and a sigmoid);
 * every parameter gradient of ``sum_i v_i U(x_i)`` (means, log-widths, z) follows in closed form from
   one ``(M, L) @ (L, 4)`` product of the responsibilities with the same rows, where ``v`` is
   ``-w`` on the walkers and ``1/n`` on the data: the cross-entropy gradient in one product;
 * the walkers' noise is drawn in float32 (a Gaussian either way; float64 Box-Muller costs 5x more
   on CPU) and enters float64 arithmetic;
-* histories are small tensors stacked at the end; the grid diagnostics and the genealogy standard
+* the parameter side (a few numbers: coefficients, closed-form gradients, the SGD step) is numpy,
+  written back to the model where others read it;
+* histories are small arrays stacked at the end; the grid diagnostics and the genealogy standard
   error run on the ``diagnostics_every`` schedule and at the last iteration, not every iteration.
 
 Supported: a :class:`MixtureEnergy` (any number of components, learnt or fixed widths, first ``z``
@@ -113,7 +115,7 @@ class FusedMixtureTrainer(Trainer):
         return None
 
     def _build_buffers(self) -> None:
-        cfg, dev, dt = self.config, self.device, self.dtype
+        cfg, dev = self.config, self.device
         model: MixtureEnergy = self.model  # type: ignore[assignment]
         n, n_data = self.walkers.shape[0], self.data.shape[0]
         held = self.held_out
