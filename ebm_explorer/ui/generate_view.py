@@ -54,6 +54,7 @@ class GenerateView(QtWidgets.QWidget):
         self.follow = True
         self._dirty = True
         self._brushes: dict[tuple[int, int], list[QtGui.QBrush]] = {}
+        self.line_width = 2.0  # of the curves, which are redrawn each frame (presenter mode: thicker)
 
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -359,7 +360,7 @@ class GenerateView(QtWidgets.QWidget):
                 ok = np.isfinite(y) & ((y > 0) if plot is self.kl_plot else True)
                 if not ok.any():
                     continue
-                item = pg.PlotDataItem(ts[ok], y[ok], pen=pg.mkPen(col, width=2, style=style))
+                item = pg.PlotDataItem(ts[ok], y[ok], pen=pg.mkPen(col, width=self.line_width, style=style))
                 plot.addItem(item)
                 self._curves.append(item)
         if light is not None:
@@ -403,6 +404,11 @@ class GenerateView(QtWidgets.QWidget):
         if t.horizontalScrollBar().isVisible():
             h += t.horizontalScrollBar().height()
         t.setFixedHeight(max(h, 40))
+
+    def set_line_width(self, width: float) -> None:
+        """Width of the KL and mass curves (presenter mode doubles it)."""
+        self.line_width = float(width)
+        self.mark_dirty()
 
     def minimumSizeHint(self) -> QtCore.QSize:  # noqa: N802 - Qt naming
         """Small: this page sits in the window's central stack beside the others, and its rows of

@@ -157,6 +157,7 @@ class PresenterMode(QtCore.QObject):
             for item in plot.listDataItems():
                 self._restyle_item(item, big, light_fix=not is_landscape and self.theme == "light", fg=fg)
         self.window.metrics.fit_left_axes(font)
+        self.window.generate.view.set_line_width(2.0 * LINE_SCALE if big else 2.0)
         for v in self.window.all_views():
             for item in (v.walkers, v.negatives, v.data_points):
                 self._restyle_item(item, big, light_fix=False, fg=fg)
