@@ -173,11 +173,13 @@ def test_cuda_request_without_gpu_falls_back_with_a_notice(qtbot, make_window):
 # ---- training divergence ------------------------------------------------------------------------
 def test_training_divergence_stops_the_run_with_the_message(qtbot, make_window, monkeypatch):
     from ebm_explorer.core.training import Trainer
+    from ebm_explorer.core.training.fused_mixture import FusedMixtureTrainer
 
-    def diverge(self):
+    def diverge(self, *args, **kwargs):
         raise NumericalError("model parameters became NaN/inf at iteration 3: lower the learning rate")
 
-    monkeypatch.setattr(Trainer, "step", diverge)
+    for trainer in (Trainer, FusedMixtureTrainer):  # the worker advances whichever the recipe built
+        monkeypatch.setattr(trainer, "advance", diverge)
     w = make_window()
     qtbot.waitUntil(lambda: _ref_ready(w), timeout=WAIT)
     w.set_mode("train")
