@@ -362,7 +362,7 @@ class MetricsPanel(QtWidgets.QWidget):
                 if r == 0 and skey in self.floor_labels:  # at the newest point: the floor for the current N
                     label = self.floor_labels[skey]
                     label.setText(f"{_FLOOR_LABELS[skey]} {float(y[ok][-1]):.3g}")
-                    label.setAnchor((1, 1))
+                    label.setAnchor((1, 1) if skey == "kl_expected" else (1, 0))  # KL above, TV below: apart
                     label.setPos(float(x[ok][-1]), float(y[ok][-1]))
                     label.setVisible(True)
         for skey, se_field in _BANDS.get(key, ()):
@@ -389,8 +389,9 @@ class MetricsPanel(QtWidgets.QWidget):
         for key in _MARKED:
             lines = self._marks[key]
             while len(lines) < len(marks):
-                line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(_MARK_COLOUR, width=1.5, style=_DASH),
-                                       label="", labelOpts={"position": 0.92, "color": _MARK_COLOUR,
+                colour = getattr(self, "mark_colour", _MARK_COLOUR)  # the theme's (ui.theme_extras)
+                line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(colour, width=1.5, style=_DASH),
+                                       label="", labelOpts={"position": 0.92, "color": colour,
                                                             "anchors": [(0, 0.5), (0, 0.5)]})
                 self.plots[key].addItem(line, ignoreBounds=True)
                 lines.append(line)

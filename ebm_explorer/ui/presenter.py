@@ -13,6 +13,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from ebm_explorer.ui.scene_actions import menu
+from ebm_explorer.ui.theme_extras import restyle_extras
 
 __all__ = ["PresenterMode", "THEMES"]
 
@@ -158,6 +159,7 @@ class PresenterMode(QtCore.QObject):
                 self._restyle_item(item, big, light_fix=not is_landscape and self.theme == "light", fg=fg)
         self.window.metrics.fit_left_axes(font)
         self.window.generate.view.set_line_width(2.0 * LINE_SCALE if big else 2.0)
+        restyle_extras(self.window, self.theme, fg, big, TICK_PT)  # colour bars, legends, marks, w marker
         for v in self.window.all_views():
             for item in (v.walkers, v.negatives, v.data_points):
                 self._restyle_item(item, big, light_fix=False, fg=fg)

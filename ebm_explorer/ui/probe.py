@@ -16,7 +16,7 @@ import os
 from typing import Any
 
 import numpy as np
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 __all__ = ["PROBE_ENV", "install_probe", "window_state"]
 
@@ -107,6 +107,11 @@ def window_state(w: Any) -> dict[str, Any]:
         "marks": [t for _s, t in w.metrics.marks_drawn("divergence")],
         "kl_floor": _latest(w, "kl_expected"),
         "mode": w.mode,
+        "theme": w.presenter.theme,
+        "colorbar": [{"font_px": QtGui.QFontInfo(v.colorbar.axis.style["tickFont"] or QtGui.QFont()).pixelSize(),
+                      "text": v.colorbar.axis.textPen().color().name(), "y_axis_width": v.plot.getAxis("left").width()}
+                     for v in w.all_views() if v.isVisible()],
+        "panels_scrollbar": w.metrics.graphics.parentWidget().parentWidget().verticalScrollBar().isVisible(),
         "panels_fit": {"plots": w.metrics.graphics.width(), "viewport": w.metrics.graphics.parentWidget().width(),
                        "legend_right": w.metrics.legend.geometry().right(), "panel": w.metrics.width()},
         "run_kinds": [s.kind for s in w.model.specs],

@@ -47,6 +47,7 @@ METRIC_PLOTS = {"mean_energy": ("energy",), "acceptance": ("acceptance",), "dive
                 "ess": ("ess",), "mode_weights": ("modes_bar", "modes_time"), "log_z": ("logz",),
                 "cross_entropy": ("cross_entropy",)}
 _PLOT_ROW_HEIGHT = 150
+_PRESENTER_ROW_HEIGHT = 100
 
 
 def _fields_of(w: Any, kind: str) -> dict[str, Any]:
@@ -445,7 +446,8 @@ class SceneController(QtCore.QObject):
         cols = 1 if len(keys) <= 3 or self.one_column else 2  # full width: readable from the back of a room
         for i, key in enumerate(keys):
             ci.addItem(m.plots[key], row=i // cols, col=i % cols)
-        m.graphics.setMinimumHeight(_PLOT_ROW_HEIGHT * ((len(keys) + cols - 1) // cols))
+        row = _PLOT_ROW_HEIGHT if not self.one_column else _PRESENTER_ROW_HEIGHT  # presenter: fit, no scroll bar
+        m.graphics.setMinimumHeight(row * ((len(keys) + cols - 1) // cols))
         m.mark_dirty()
 
     def visible_plots(self) -> list[str]:
