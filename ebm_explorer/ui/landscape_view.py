@@ -549,6 +549,12 @@ class LandscapeView(pg.GraphicsLayoutWidget):
         if b is not None:
             self._vb.setRange(xRange=(b.xmin, b.xmax), yRange=(b.ymin, b.ymax), padding=0.02)
 
+    def refit(self) -> None:
+        """Fit the layout again (axis widths or fonts changed: the old padding would push the plot out)."""
+        self.ci.setContentsMargins(2, 2, 2, 2)
+        self._fit_passes = 0
+        self._fit_timer.start(0)
+
     def resizeEvent(self, event: QtGui.QResizeEvent) -> None:
         super().resizeEvent(event)
         if hasattr(self, "_fit_timer"):  # pyqtgraph resizes once inside its own __init__

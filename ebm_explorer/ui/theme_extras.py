@@ -42,15 +42,16 @@ def restyle_extras(window: Any, theme: str, fg: str, big: bool, tick_pt: int) ->
     fm = QtGui.QFontMetrics(font)
     for v in window.all_views():
         _axis(v.colorbar.axis, fg, font)
-        v.colorbar.axis.setWidth(fm.horizontalAdvance("0.000") + fm.height() + 14)  # ticks and the rotated title
+        v.colorbar.axis.setWidth(fm.horizontalAdvance("0.00") + fm.height() + 10)  # ticks and the rotated title
         left = v.plot.getAxis("left")
-        left.setWidth(fm.horizontalAdvance("-10") + fm.height() + 12)  # the "y" label clear of the tick labels
+        left.setWidth(fm.horizontalAdvance("-10") + fm.height() + 8)  # the "y" label clear of the tick labels
         for marg, name in ((v.top, "left"), (v.right, "bottom")):
             if marg is not None:  # a density's values: too narrow for large labels, the shape is what counts
                 marg.getAxis(name).setStyle(showValues=not big)
         v.legend.setAttr("color", fg)
         v.legend.setAttr("size", f"{tick_pt - 2}pt" if big else "8pt")
         v.legend.setText(v.legend.text)
+        v.refit()  # wider axes: the layout's padding is measured again
     m = window.metrics
     for label in m.floor_labels.values():
         label.setColor(fg)
