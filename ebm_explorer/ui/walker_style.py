@@ -22,8 +22,8 @@ CONTOUR_OVER_DENSITY = (255, 255, 255, 120)
 def marker_look(n: int) -> tuple[float, int]:
     """``(size scale, alpha 0-255)`` of a walker point when ``n`` are drawn.
 
-    10 walkers: 2.3x the base size, opaque; 100: 1.8x, alpha 205; 2,000: 1.2x, alpha 125;
-    3,000: 1.1x, alpha 115 (every walker still visible, the landscape through the crowd).
+    10 walkers: 2.3x the base size, opaque; 100: 1.8x, alpha 204; 2,000: 1.15x, alpha 121;
+    3,000: 1.06x, alpha 110 (every walker still visible, the landscape through the crowd).
     """
     decades = math.log10(max(int(n), 1))
     scale = min(max(2.8 - 0.5 * decades, 1.0), 2.5)
