@@ -15,7 +15,7 @@ from typing import Any, Callable
 import numpy as np
 import pyqtgraph as pg
 import pyqtgraph.exporters as pg_exporters
-from PySide6 import QtCore, QtGui, QtSvg, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from ebm_explorer.core.atomic import atomic_path
 from ebm_explorer.core.errors import UserInputError
@@ -23,7 +23,7 @@ from ebm_explorer.export import ExportCancelled, TrajectoryData, export_trajecto
 from ebm_explorer.scenes import scene_to_toml
 from ebm_explorer.ui.recording import ScreenRecorder
 from ebm_explorer.ui.scene_actions import menu
-from ebm_explorer.ui.vector_export import render_pdf, render_png, render_svg
+from ebm_explorer.ui.vector_export import paint_on, pdf_writer, render_pdf, render_png, render_svg, save_png, svg_generator
 from ebm_explorer.ui.last_folder import get_save_file_name
 from ebm_explorer.workers.recent import RECENT_STEPS, RECENT_WALKERS
 
@@ -66,28 +66,9 @@ def export_pdf(target: Any, path: str | Path) -> Path:
     if isinstance(target, QtWidgets.QWidget) and not isinstance(target, pg.GraphicsView):
         target_path = Path(path)
         with atomic_path(target_path, suffix=".pdf") as tmp:
-            writer = QtGui.QPdfWriter(str(tmp))
-            writer.setResolution(72)
-            writer.setPageMargins(QtCore.QMarginsF(0, 0, 0, 0))
-            size = target.size()
-            writer.setPageSize(QtGui.QPageSize(QtCore.QSizeF(size.width(), size.height()),
-                                               QtGui.QPageSize.Unit.Point))
-            painter = QtGui.QPainter(writer)
-            try:
-                _render(target, painter)
-            finally:
-                painter.end()
+            paint_on(pdf_writer(tmp, target.size()), lambda painter: _render(target, painter))
         return target_path
     return render_pdf(target, path)
-
-
-def _svg_generator(path: Path, size: QtCore.QSize) -> QtSvg.QSvgGenerator:
-    gen = QtSvg.QSvgGenerator()
-    gen.setFileName(str(path))
-    gen.setSize(size)
-    gen.setViewBox(QtCore.QRect(QtCore.QPoint(0, 0), size))
-    gen.setTitle("EBM Explorer")
-    return gen
 
 
 def _render(widget: QtWidgets.QWidget, painter: QtGui.QPainter) -> None:
@@ -103,30 +84,19 @@ def export_widget_png(widget: QtWidgets.QWidget, path: str | Path, scale: float 
     size = widget.size()
     img = QtGui.QImage(int(size.width() * scale), int(size.height() * scale), QtGui.QImage.Format.Format_RGB32)
     img.fill(QtGui.QColor("#15171c"))
-    painter = QtGui.QPainter(img)
-    painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing)
-    painter.scale(scale, scale)
-    try:
+
+    def draw(painter: QtGui.QPainter) -> None:
+        painter.scale(scale, scale)
         _render(widget, painter)
-    finally:
-        painter.end()
-    target = Path(path)
-    with atomic_path(target, suffix=".png") as tmp:
-        if not img.save(str(tmp), "PNG"):
-            raise UserInputError(f"{target}: could not write the PNG")
-    return target
+    paint_on(img, draw, antialias=True)
+    return save_png(img, path)
 
 
 def export_widget_svg(widget: QtWidgets.QWidget, path: str | Path) -> Path:
     """Any widget (the whole window) as SVG."""
     target = Path(path)
     with atomic_path(target, suffix=".svg") as tmp:
-        gen = _svg_generator(tmp, widget.size())
-        painter = QtGui.QPainter(gen)
-        try:
-            _render(widget, painter)
-        finally:
-            painter.end()
+        paint_on(svg_generator(tmp, widget.size()), lambda painter: _render(widget, painter))
     return target
 
 

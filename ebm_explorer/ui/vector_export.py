@@ -15,7 +15,7 @@ import re
 import xml.etree.ElementTree as ET
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 import pyqtgraph as pg
@@ -23,7 +23,8 @@ from PySide6 import QtCore, QtGui, QtSvg, QtWidgets
 
 from ebm_explorer.core.atomic import atomic_path
 
-__all__ = ["export_state", "content_rect", "render_svg", "render_pdf", "render_png", "bake_transforms", "background"]
+__all__ = ["export_state", "content_rect", "render_svg", "render_pdf", "render_png", "bake_transforms", "background",
+           "svg_generator", "pdf_writer", "paint_on", "save_png"]
 
 SVG_NS = "http://www.w3.org/2000/svg"
 _SHAPES = {"path", "polyline", "polygon", "line", "rect"}
@@ -143,40 +144,64 @@ def _size(target: Any) -> QtCore.QSize:
     return QtCore.QSize(int(np.ceil(r.width())), int(np.ceil(r.height())))
 
 
-def render_svg(target: Any, path: str | Path) -> Path:
-    """A plot item or a plot widget as a vector SVG (axes, ticks and labels as text and paths)."""
+def _write_vector(target: Any, path: str | Path, suffix: str, device: Callable[[Path, QtCore.QSize], Any]) -> Path:
     size = _size(target)
     target_path = Path(path)
-    with atomic_path(target_path, suffix=".svg") as tmp:
-        gen = QtSvg.QSvgGenerator()
-        gen.setFileName(str(tmp))
-        gen.setSize(size)
-        gen.setViewBox(QtCore.QRect(QtCore.QPoint(0, 0), size))
-        gen.setTitle("EBM Explorer")
-        painter = QtGui.QPainter(gen)
-        try:
-            _render(target, painter, QtCore.QRectF(0, 0, size.width(), size.height()))
-        finally:
-            painter.end()
-        bake_transforms(tmp)
+    with atomic_path(target_path, suffix=suffix) as tmp:
+        paint_on(device(tmp, size),
+                 lambda painter: _render(target, painter, QtCore.QRectF(0, 0, size.width(), size.height())))
+        if suffix == ".svg":
+            bake_transforms(tmp)
     return target_path
+
+
+def render_svg(target: Any, path: str | Path) -> Path:
+    """A plot item or a plot widget as a vector SVG (axes, ticks and labels as text and paths)."""
+    return _write_vector(target, path, ".svg", svg_generator)
 
 
 def render_pdf(target: Any, path: str | Path) -> Path:
     """A plot item or a plot widget as a vector PDF, one page the size of the plot (1 px = 1 pt)."""
-    size = _size(target)
+    return _write_vector(target, path, ".pdf", pdf_writer)
+
+
+def svg_generator(path: Path, size: QtCore.QSize) -> QtSvg.QSvgGenerator:
+    """An SVG paint device of ``size`` pixels writing to ``path``."""
+    gen = QtSvg.QSvgGenerator()
+    gen.setFileName(str(path))
+    gen.setSize(size)
+    gen.setViewBox(QtCore.QRect(QtCore.QPoint(0, 0), size))
+    gen.setTitle("EBM Explorer")
+    return gen
+
+
+def pdf_writer(path: Path, size: QtCore.QSize) -> QtGui.QPdfWriter:
+    """A one-page PDF paint device the size of ``size`` (1 px = 1 pt) writing to ``path``."""
+    writer = QtGui.QPdfWriter(str(path))
+    writer.setResolution(72)
+    writer.setPageMargins(QtCore.QMarginsF(0, 0, 0, 0))
+    writer.setPageSize(QtGui.QPageSize(QtCore.QSizeF(size.width(), size.height()), QtGui.QPageSize.Unit.Point))
+    writer.setTitle("EBM Explorer")
+    return writer
+
+
+def paint_on(device: QtGui.QPaintDevice, draw: Callable[[QtGui.QPainter], None], antialias: bool = False) -> None:
+    """Run ``draw`` with a painter on ``device`` and always end the painter (which finishes the file)."""
+    painter = QtGui.QPainter(device)
+    if antialias:
+        painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing)
+    try:
+        draw(painter)
+    finally:
+        painter.end()
+
+
+def save_png(img: QtGui.QImage, path: str | Path) -> Path:
+    """``img`` written atomically as PNG."""
     target_path = Path(path)
-    with atomic_path(target_path, suffix=".pdf") as tmp:
-        writer = QtGui.QPdfWriter(str(tmp))
-        writer.setResolution(72)
-        writer.setPageMargins(QtCore.QMarginsF(0, 0, 0, 0))
-        writer.setPageSize(QtGui.QPageSize(QtCore.QSizeF(size.width(), size.height()), QtGui.QPageSize.Unit.Point))
-        writer.setTitle("EBM Explorer")
-        painter = QtGui.QPainter(writer)
-        try:
-            _render(target, painter, QtCore.QRectF(0, 0, size.width(), size.height()))
-        finally:
-            painter.end()
+    with atomic_path(target_path, suffix=".png") as tmp:
+        if not img.save(str(tmp), "PNG"):
+            raise OSError(f"{target_path}: could not write the PNG")
     return target_path
 
 
@@ -188,17 +213,9 @@ def render_png(target: Any, path: str | Path, scale: float = 2.0, width: int | N
         scale = float(width) / max(size.width(), 1)
     img = QtGui.QImage(max(1, int(round(size.width() * scale))), max(1, int(round(size.height() * scale))),
                        QtGui.QImage.Format.Format_RGB32)
-    painter = QtGui.QPainter(img)
-    painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing)
-    try:
-        _render(target, painter, QtCore.QRectF(0, 0, img.width(), img.height()), vector=False)
-    finally:
-        painter.end()
-    target_path = Path(path)
-    with atomic_path(target_path, suffix=".png") as tmp:
-        if not img.save(str(tmp), "PNG"):
-            raise OSError(f"{target_path}: could not write the PNG")
-    return target_path
+    paint_on(img, lambda painter: _render(target, painter, QtCore.QRectF(0, 0, img.width(), img.height()),
+                                          vector=False), antialias=True)
+    return save_png(img, path)
 
 
 # ---- SVG post-processing ---------------------------------------------------------------------------
