@@ -1,7 +1,10 @@
 """The application model: what the app shows and runs, in one object that views observe through signals.
 
-It holds the mode (sample / train / tempered / generate), compare mode, the display options, the current scene and whether it
-has unsaved edits, the current landscape, the run specifications and the threads that serve them.
+It holds the mode (sample / train / tempered / generate), compare mode, the display options, the current
+scene and whether it has unsaved edits, the current landscape, the run settings the panels edit (sampler,
+training, tempering, generation, compare rows, and a scene's own runs until a choice changes), the run
+specifications planned from them (``ui.run_plan``, the one place that builds them) and the threads that
+serve them.
 Widgets and controllers call its setters; each change is announced by a signal, and the views follow
 it (none of them writes another's widgets). It owns every worker thread (runs and the job thread) and
 joins them on :meth:`shutdown`. It never computes: the reference comes from the job thread, walkers and
@@ -17,8 +20,9 @@ from typing import Any
 from PySide6 import QtCore
 
 from ebm_explorer.core.landscapes import Landscape
-from ebm_explorer.core.run_settings import RunSpec
+from ebm_explorer.core.run_settings import GenerateSettings, RunSpec, SampleSettings, TemperedSettings, TrainSettings
 from ebm_explorer.export.metrics_history import MetricsHistory
+from ebm_explorer.ui.run_plan import DEFAULT_COMPARE_ROWS, CompareRow, plan_runs
 from ebm_explorer.workers.base import LoopWorker
 from ebm_explorer.workers.generate_messages import GenerateSnapshot
 from ebm_explorer.workers.generate_worker import GenerateWorker
@@ -36,13 +40,17 @@ MODES = ("sample", "train", "tempered", "generate")
 
 @dataclass(frozen=True)
 class DisplayOptions:
-    """What the landscape views draw: background (density, energy, learned), walkers as points or a
-    density image (or auto), the exact contours, the trails of a few walkers."""
+    """What the views draw: background (density, energy, learned), walkers as points or a density image
+    (or auto), the exact contours, the trails of a few walkers; which live panels show (scene panel
+    names, ``ui.live_layout``) and whether in one column (presenter mode)."""
 
     background: str = "density"  # density | energy | learned
     walker_mode: str = "auto"  # auto | points | histogram
     contours: bool = True
     trails: bool = True
+    panels: tuple[str, ...] = ("mean_energy", "acceptance", "ess", "divergence", "mode_weights", "log_z",
+                               "cross_entropy")
+    one_column: bool = False
 
 
 class AppModel(QtCore.QObject):
@@ -61,6 +69,12 @@ class AppModel(QtCore.QObject):
     display_changed = QtCore.Signal(object)  # DisplayOptions
     scene_changed = QtCore.Signal(object)  # Scene | None: the scene on screen
     edited_changed = QtCore.Signal(bool)  # True: settings or landscape changed since the scene was opened/saved
+    sample_changed = QtCore.Signal(object)  # SampleSettings (the sampler panel shows it)
+    train_changed = QtCore.Signal(object)  # TrainSettings (the training panel shows it)
+    tempered_changed = QtCore.Signal(object)  # TemperedSettings (the tempering panel shows it)
+    generate_changed = QtCore.Signal(object)  # (GenerateSettings, all solvers) (the generate panel shows it)
+    compare_rows_changed = QtCore.Signal(object)  # tuple of (algorithm or method, step size)
+    settings_edited = QtCore.Signal()  # the user changed a run setting (live runs already follow)
 
     def __init__(self, parent: QtCore.QObject | None = None) -> None:
         super().__init__(parent)
@@ -84,6 +98,12 @@ class AppModel(QtCore.QObject):
         self.display = DisplayOptions()
         self.scene: Any = None  # scenes.Scene on screen (None: none opened yet)
         self.unsaved = False
+        self.sample = SampleSettings()
+        self.train = TrainSettings()
+        self.tempered = TemperedSettings()
+        self.generate: tuple[GenerateSettings, bool] = (GenerateSettings(), False)
+        self.compare_rows: tuple[CompareRow, ...] = DEFAULT_COMPARE_ROWS
+        self.scene_runs: tuple[RunSpec, ...] | None = None  # a scene's own runs, until a choice changes
 
     # ---- what is shown -------------------------------------------------------------------
     def set_mode(self, mode: str) -> bool:
@@ -93,6 +113,7 @@ class AppModel(QtCore.QObject):
         if mode == self.mode:
             return False
         self.mode = mode
+        self.scene_runs = None
         self.mode_changed.emit(mode)
         return True
 
@@ -101,6 +122,7 @@ class AppModel(QtCore.QObject):
         if bool(on) == self.compare:
             return False
         self.compare = bool(on)
+        self.scene_runs = None
         self.compare_changed.emit(self.compare)
         return True
 
@@ -121,6 +143,92 @@ class AppModel(QtCore.QObject):
         if bool(unsaved) != self.unsaved:
             self.unsaved = bool(unsaved)
             self.edited_changed.emit(self.unsaved)
+
+    # ---- run settings (the panels edit them; the runs follow) ---------------------------------
+    def set_sample_settings(self, settings: SampleSettings, edited: bool = True) -> None:
+        """New sampler settings; ``edited`` (a user's change) ends a scene's own runs, marks the scene
+        unsaved and lets the live runs follow. A scene (``edited=False``) rebuilds the runs itself."""
+        if settings == self.sample:
+            return
+        self.sample = settings
+        self.sample_changed.emit(settings)
+        if edited:
+            self.follow_settings(edited=True)
+
+    def set_train_settings(self, settings: TrainSettings, edited: bool = True) -> None:
+        """New training settings (see :meth:`set_sample_settings`)."""
+        if settings == self.train:
+            return
+        self.train = settings
+        self.train_changed.emit(settings)
+        if edited:
+            self.follow_settings(edited=True)
+
+    def set_tempered_settings(self, settings: TemperedSettings, edited: bool = True) -> None:
+        """New tempering (PT / SMC) settings (see :meth:`set_sample_settings`)."""
+        if settings == self.tempered:
+            return
+        self.tempered = settings
+        self.tempered_changed.emit(settings)
+        if edited:
+            self.follow_settings(edited=True)
+
+    def set_generate_state(self, state: tuple[GenerateSettings, bool], edited: bool = True) -> None:
+        """New generation settings and whether all three samplers run (see :meth:`set_sample_settings`)."""
+        state = (state[0], bool(state[1]))
+        if state == self.generate:
+            return
+        self.generate = state
+        self.generate_changed.emit(state)
+        if edited:
+            self.follow_settings(edited=True)
+
+    def set_compare_rows(self, rows: tuple[CompareRow, ...] | list[CompareRow], edited: bool = True) -> None:
+        """The compared algorithms (or methods) and their step sizes (see :meth:`set_sample_settings`)."""
+        rows = tuple((str(k), float(h)) for k, h in rows)
+        if rows == self.compare_rows:
+            return
+        self.compare_rows = rows
+        self.compare_rows_changed.emit(rows)
+        if edited:
+            self.follow_settings(edited=True, restart=self.compare)  # compared runs start again together
+
+    def set_scene_runs(self, runs: list[RunSpec] | tuple[RunSpec, ...] | None) -> None:
+        """A scene's own runs: planned as they are until the user changes a choice."""
+        self.scene_runs = None if runs is None else tuple(runs)
+
+    def rebuild_runs(self, start: bool | None = None) -> None:
+        """Replace the runs by the planned ones (``start`` None: running runs keep running)."""
+        if self.landscape is not None:
+            self.set_runs(self.run_specs(), start=self.any_running if start is None else start)
+
+    def run_specs(self) -> list[RunSpec]:
+        """The runs the current choices describe (``ui.run_plan.plan_runs``)."""
+        return plan_runs(self.mode, self.compare, self.sample, self.train, self.compare_rows, self.scene_runs,
+                         self.tempered, self.generate)
+
+    def follow_settings(self, edited: bool = False, restart: bool = False) -> None:
+        """Live runs take the planned settings. ``edited``: a user's change (ends a scene's own runs, marks
+        the scene unsaved). Runs of the same number and kinds get the new settings in their threads (a
+        failed one restarts with them); otherwise, or with ``restart``, they are rebuilt (running ones
+        keep running)."""
+        if edited:
+            self.scene_runs = None
+            self.set_unsaved()
+            self.settings_edited.emit()
+        if self.landscape is None:
+            return  # no runs yet: they are built when the landscape arrives
+        specs = self.run_specs()
+        if restart or [s.kind for s in specs] != [s.kind for s in self.specs]:
+            self.set_runs(specs, start=self.any_running)
+            return
+        if specs == self.specs:
+            return
+        for i, (old, new) in enumerate(zip(list(self.specs), specs)):
+            if new != old:
+                self.update_spec(i, new)  # sent to its thread; spec_changed relabels and marks the curves
+            if self.states[i] == "failed":
+                self.workers[i].reset()
 
     # ---- landscape -----------------------------------------------------------------------
     def set_landscape(self, landscape: Landscape) -> None:

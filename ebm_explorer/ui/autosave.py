@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import Callable
 
 from PySide6 import QtCore, QtWidgets
 
@@ -33,7 +33,10 @@ from ebm_explorer.scenes.recovery import (
     remove_slot,
     scan_slots,
 )
+from ebm_explorer.scenes.model import Scene
 from ebm_explorer.scenes.state import SavedRun, save_run_states
+from ebm_explorer.ui.app_model import AppModel
+from ebm_explorer.ui.ports import Shell
 
 __all__ = ["AutosaveController", "autosave_dir", "ENV_DIR", "ENV_INTERVAL", "DEFAULT_INTERVAL_S"]
 
@@ -63,15 +66,23 @@ def _interval_from_env() -> float:
 
 
 class AutosaveController(QtCore.QObject):
-    """Periodic autosave of a :class:`MainWindow` into its own slot, and the restore banner after a crash."""
+    """Periodic autosave of the app into its own slot, and the restore banner after a crash.
+
+    ``capture_scene()`` gives the scene on screen, ``apply_scene(scene)`` puts a restored one on screen
+    (False: refused); the runs' states come from and go to the model's workers."""
 
     saved = QtCore.Signal(object)  # Path of the state file
     restored = QtCore.Signal()
 
-    def __init__(self, window: Any, interval_s: float | None = None, directory: str | os.PathLike[str] | None = None,
-                 enabled: bool = True) -> None:
-        super().__init__(window)
-        self.window = window
+    def __init__(self, model: AppModel, shell: Shell, capture_scene: Callable[[], Scene],
+                 apply_scene: Callable[[Scene], bool], interval_s: float | None = None,
+                 directory: str | os.PathLike[str] | None = None, enabled: bool = True) -> None:
+        super().__init__(shell.frame)
+        self.model = model
+        self.shell = shell
+        self.capture_scene = capture_scene
+        self.apply_scene = apply_scene
+        self._closed = False
         self.directory = Path(directory) if directory is not None else autosave_dir()
         self.interval_s = min(max(1.0, float(interval_s)), 86400.0) if interval_s is not None else _interval_from_env()
         self.last_error = ""
@@ -106,8 +117,7 @@ class AutosaveController(QtCore.QObject):
         self.discard_button.clicked.connect(lambda: self.discard())
         self.close_button.clicked.connect(lambda: self.banner.setVisible(False))
         self.banner.setVisible(False)
-        layout = window.centralWidget().layout()
-        layout.insertWidget(0, self.banner)
+        shell.add_bar(self.banner)
 
         self.timer = QtCore.QTimer(self)
         self.timer.setInterval(int(self.interval_s * 1000))
@@ -121,21 +131,21 @@ class AutosaveController(QtCore.QObject):
     def save_now(self) -> None:
         """Write the scene into this session's slot now and ask every run for its state (written when
         all have answered). A pending restore question does not stop it: the slots are separate."""
-        w = self.window
-        if not self.enabled or getattr(w, "_closing", False) or not w.model.workers:
+        m = self.model
+        if not self.enabled or self._closed or not m.workers:
             return
-        if not any(s in ("running", "paused", "finished") for s in w.model.states):
+        if not any(s in ("running", "paused", "finished") for s in m.states):
             return
         try:
-            scene = w.scenes.current_scene()
+            scene = self.capture_scene()
             self.slot.mkdir(parents=True, exist_ok=True)
             save_scene(scene, self.slot / SCENE_FILE)
         except (UserInputError, OSError) as exc:
             self._failed(exc)
             return
         self._pending = {}
-        self._expected = [wk.run_id for wk in w.model.workers]
-        for wk in w.model.workers:
+        self._expected = [wk.run_id for wk in m.workers]
+        for wk in m.workers:
             if not getattr(wk, "_autosave_connected", False):
                 wk.captured.connect(self._on_captured)
                 wk._autosave_connected = True
@@ -143,7 +153,7 @@ class AutosaveController(QtCore.QObject):
 
     def _failed(self, exc: BaseException) -> None:
         self.last_error = f"autosave failed: {printable(exc, 200)}"
-        self.window.statusBar().showMessage(self.last_error, 10000)
+        self.shell.status(self.last_error, 10000)
 
     def _on_captured(self, answer: tuple[int, SavedRun | None]) -> None:
         run_id, saved = answer
@@ -195,7 +205,7 @@ class AutosaveController(QtCore.QObject):
         self.choice.setVisible(has)
         self.banner.setVisible(bool(lines))
         if self.problems:
-            self.window.statusBar().showMessage(self.problems[0], 15000)
+            self.shell.status(self.problems[0], 15000)
 
     @property
     def restore_pending(self) -> bool:
@@ -212,11 +222,10 @@ class AutosaveController(QtCore.QObject):
         if i is None:
             return False
         offer = self.offers[i]
-        w = self.window
-        if not w.scenes.apply(offer.scene, start=False):
+        if not self.apply_scene(offer.scene):
             return False  # refused (the error banner says why); the offer stays
         self.offers.pop(i)
-        for wk, spec, saved in zip(w.model.workers, w.model.specs, offer.runs):
+        for wk, spec, saved in zip(self.model.workers, self.model.specs, offer.runs):
             if saved is not None and saved.kind == spec.kind:
                 wk.restore(saved)
         if self._taken_over is not None:
@@ -240,6 +249,7 @@ class AutosaveController(QtCore.QObject):
 
     def clean_exit(self) -> None:
         """The window closes normally: stop saving and delete this session's slot (never another's)."""
+        self._closed = True
         self.timer.stop()
         if self.enabled:
             self.remove_files()

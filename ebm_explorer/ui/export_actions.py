@@ -8,6 +8,7 @@ progress dialog. Every file is written atomically; a cancelled export leaves not
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any, Callable
@@ -20,14 +21,18 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from ebm_explorer.core.atomic import atomic_path
 from ebm_explorer.core.errors import UserInputError
 from ebm_explorer.export import ExportCancelled, TrajectoryData, export_trajectories
-from ebm_explorer.scenes import scene_to_toml
+from ebm_explorer.scenes import Scene, scene_to_toml
+from ebm_explorer.ui.app_model import AppModel
+from ebm_explorer.ui.fisher_kl_panel import FisherKLPanel
+from ebm_explorer.ui.metrics_panel import MetricsPanel
+from ebm_explorer.ui.ports import Shell, Views
 from ebm_explorer.ui.recording import ScreenRecorder
-from ebm_explorer.ui.scene_actions import menu
 from ebm_explorer.ui.vector_export import paint_on, pdf_writer, render_pdf, render_png, render_svg, save_png, svg_generator
 from ebm_explorer.ui.last_folder import get_save_file_name
 from ebm_explorer.workers.recent import RECENT_STEPS, RECENT_WALKERS
 
-__all__ = ["ExportController", "TrajectoryExportJob", "export_png", "export_svg", "export_pdf", "export_widget_png",
+__all__ = ["ExportController", "ExportParts", "TrajectoryExportJob", "export_png", "export_svg", "export_pdf",
+           "export_widget_png",
            "export_widget_svg", "SCALES"]
 
 SCALES = (1.0, 2.0, 3.0, 4.0)
@@ -169,34 +174,49 @@ def trajectory_scope(model: Any) -> str:
             f"of each run over its last {RECENT_STEPS:,} steps)")
 
 
-class ExportController(QtCore.QObject):
-    """File > Export, the panels' right-click menus, recording and the trajectory export of one window."""
+@dataclass(frozen=True)
+class ExportParts:
+    """What the export controller needs beyond the model and the shell."""
 
-    def __init__(self, window: Any) -> None:
-        super().__init__(window)
-        self.window = window
-        self.recorder = ScreenRecorder(window)
+    views: Views  # landscape views (PNG/SVG, right-click menus)
+    metrics: MetricsPanel  # the live panels (PNG/SVG of one plot or all)
+    fisher: FisherKLPanel  # the sweep's plot
+    view_page: Callable[[], QtWidgets.QWidget]  # the landscape widget on screen (recorded)
+    redraw: Callable[[], None]  # draw the newest snapshots now (before a recorded frame)
+    capture_scene: Callable[[], Scene]  # the scene on screen (written beside exported trajectories)
+    start_runs: Callable[[], None]  # a recording starts paused runs
+
+
+class ExportController(QtCore.QObject):
+    """File > Export, the panels' right-click menus, recording and the trajectory export."""
+
+    def __init__(self, model: AppModel, shell: Shell, parts: ExportParts) -> None:
+        super().__init__(shell.frame)
+        self.model = model
+        self.shell = shell
+        self.parts = parts
+        self.recorder = ScreenRecorder(model, shell.frame, parts.view_page, parts.redraw)
         self.job: TrajectoryExportJob | None = None
         self.dialog: QtWidgets.QProgressDialog | None = None
         self.last_message = ""
         self._build_menu()
         self._build_indicator()
-        for v in window.all_views():
+        for v in parts.views.all():
             self._context(v, lambda pos, v=v: [("landscape view", v)])
-        self._context(window.metrics.graphics, self._metric_targets)
-        fisher = window.scenes.fisher_panel
+        self._context(parts.metrics.graphics, self._metric_targets)
+        fisher = parts.fisher
         self._context(fisher.graphics, lambda pos: [("Fisher vs KL plot", fisher.plot)])
 
     # ---- menus ---------------------------------------------------------------------------------
     def _build_menu(self) -> None:
-        w = self.window
-        em = menu(w, "&File").addMenu("&Export")
+        w, graphics = self.shell.frame, self.parts.metrics.graphics
+        em = self.shell.menu("&File").addMenu("&Export")
         em.addAction("Landscape view as PNG…", lambda: self.ask_image(self.landscape_target(), "png"))
         em.addAction("Landscape view as SVG…", lambda: self.ask_image(self.landscape_target(), "svg"))
         em.addAction("Landscape view as PDF…", lambda: self.ask_image(self.landscape_target(), "pdf"))
-        em.addAction("Live panels as PNG…", lambda: self.ask_image(w.metrics.graphics, "png"))
-        em.addAction("Live panels as SVG…", lambda: self.ask_image(w.metrics.graphics, "svg"))
-        em.addAction("Live panels as PDF…", lambda: self.ask_image(w.metrics.graphics, "pdf"))
+        em.addAction("Live panels as PNG…", lambda: self.ask_image(graphics, "png"))
+        em.addAction("Live panels as SVG…", lambda: self.ask_image(graphics, "svg"))
+        em.addAction("Live panels as PDF…", lambda: self.ask_image(graphics, "pdf"))
         em.addAction("Whole window as PNG…", lambda: self.ask_image(w, "png"))
         em.addAction("Whole window as SVG…", lambda: self.ask_image(w, "svg"))
         em.addSeparator()
@@ -215,21 +235,21 @@ class ExportController(QtCore.QObject):
         self.rec_stop.clicked.connect(self.recorder.stop)
         for x in (self.rec_label, self.rec_stop):
             x.setVisible(False)
-            self.window.statusBar().addWidget(x)
+            self.shell.frame.statusBar().addWidget(x)
         self.recorder.progress.connect(self._rec_progress)
         self.recorder.finished.connect(self._rec_finished)
         self.recorder.failed.connect(self._rec_failed)
 
     def landscape_target(self) -> QtWidgets.QWidget:
         """The landscape widget on screen: the single view or the compare grid's first view."""
-        w = self.window
-        return w.compare_views[0] if w.compare else w.views[0]
+        views = self.parts.views
+        return views.compare[0] if self.model.compare else views.main
 
     def _metric_targets(self, pos: QtCore.QPoint) -> list[tuple[str, Any]]:
-        g = self.window.metrics.graphics
+        g = self.parts.metrics.graphics
         scene_pos = g.mapToScene(pos)
         out = []
-        for key, plot in self.window.metrics.plots.items():
+        for key, plot in self.parts.metrics.plots.items():
             if plot.scene() is g.scene() and plot.sceneBoundingRect().contains(scene_pos):
                 out.append((f"plot '{plot.titleLabel.text or key}'", plot))
         return out + [("live panels", g)]
@@ -247,14 +267,14 @@ class ExportController(QtCore.QObject):
             m.addAction(f"Export {name} as SVG…", partial(self.ask_image, target, "svg"))
             m.addAction(f"Export {name} as PDF…", partial(self.ask_image, target, "pdf"))
         m.addSeparator()
-        m.addAction("Export whole window as PNG…", partial(self.ask_image, self.window, "png"))
-        m.addAction("Export whole window as SVG…", partial(self.ask_image, self.window, "svg"))
+        m.addAction("Export whole window as PNG…", partial(self.ask_image, self.shell.frame, "png"))
+        m.addAction("Export whole window as SVG…", partial(self.ask_image, self.shell.frame, "svg"))
         m.addAction("Record landscape view…", partial(self.ask_record, "view"))
         return m
 
     # ---- images --------------------------------------------------------------------------------
     def ask_image(self, target: Any, fmt: str) -> None:
-        w = self.window
+        w = self.shell.frame
         scale = 2.0
         if fmt == "png":
             labels = [f"{s:g}x  ({self._pixel_size(target, s)})" for s in SCALES]
@@ -291,18 +311,18 @@ class ExportController(QtCore.QObject):
             else:
                 out = export_widget_svg(target, path) if svg else export_widget_png(target, path, scale=scale)
         except (UserInputError, OSError) as exc:
-            self.window.show_error(f"Export failed: {exc}")
+            self.shell.show_error(f"Export failed: {exc}")
             return None
         self._message(f"Exported {out}")
         return out
 
     def _message(self, text: str) -> None:
         self.last_message = text
-        self.window.statusBar().showMessage(text, 8000)
+        self.shell.status(text, 8000)
 
     # ---- recording -----------------------------------------------------------------------------
     def ask_record(self, target: str) -> None:
-        path, _ = get_save_file_name(self.window, "Record as GIF and MP4 (same name)",
+        path, _ = get_save_file_name(self.shell.frame, "Record as GIF and MP4 (same name)",
                                                         "recording.mp4", "Video (*.mp4 *.gif)")
         if path:
             stem = str(Path(path).with_suffix(""))
@@ -312,10 +332,10 @@ class ExportController(QtCore.QObject):
         try:
             self.recorder.start(target, gif, mp4, fps=fps)
         except UserInputError as exc:
-            self.window.show_error(str(exc))
+            self.shell.show_error(str(exc))
             return False
-        if not self.window.model.any_running:
-            self.window.run()
+        if not self.model.any_running:
+            self.parts.start_runs()
         self.stop_action.setEnabled(True)
         self.rec_label.setVisible(True)
         self.rec_stop.setVisible(True)
@@ -335,12 +355,12 @@ class ExportController(QtCore.QObject):
 
     def _rec_failed(self, message: str) -> None:
         self._rec_done()
-        self.window.show_error(f"Recording failed: {message}")
+        self.shell.show_error(f"Recording failed: {message}")
 
     # ---- trajectories --------------------------------------------------------------------------
     def ask_trajectories(self) -> None:
         path, chosen = get_save_file_name(
-            self.window, "Export trajectories and metrics", "trajectories.npz",
+            self.shell.frame, "Export trajectories and metrics", "trajectories.npz",
             "NPZ: arrays + metrics + scene (*.npz);;CSV: long format + metrics (*.csv)")
         if path:
             fmt = "csv" if "csv" in chosen.lower() or path.lower().endswith(".csv") else "npz"
@@ -352,7 +372,7 @@ class ExportController(QtCore.QObject):
         """``(npz, csv, metrics_csv)`` per run: ``name.npz`` / ``name.csv`` + ``name_metrics.csv``;
         with several runs ``name_run1.npz``, ``name_run2.npz``, ..."""
         p = Path(path)
-        n = len(self.window.model.workers)
+        n = len(self.model.workers)
         out = []
         for i in range(n):
             stem = p.with_suffix("") if n == 1 else p.with_name(f"{p.stem}_run{i + 1}")
@@ -364,28 +384,28 @@ class ExportController(QtCore.QObject):
 
     def export_trajectories(self, path: str | Path, dialog: bool = True) -> TrajectoryExportJob | None:
         """Start the export of every run's recent trajectory and metrics; returns the running job."""
-        w = self.window
+        m, show_error = self.model, self.shell.show_error
         if self.job is not None and self.job.isRunning():
-            w.show_error("An export is already running")
+            show_error("An export is already running")
             return None
-        if not w.model.workers:
-            w.show_error("Nothing to export: no run yet")
+        if not m.workers:
+            show_error("Nothing to export: no run yet")
             return None
         try:
-            scene_text = scene_to_toml(w.scenes.current_scene())
+            scene_text = scene_to_toml(self.parts.capture_scene())
         except UserInputError as exc:
             scene_text = f"# the scene could not be captured: {exc}\n"
         runs = []
-        for worker, history, paths in zip(w.model.workers, w.model.histories, self.trajectory_paths(path)):
+        for worker, history, paths in zip(m.workers, m.histories, self.trajectory_paths(path)):
             source = (lambda wk=worker: wk.recent.copy() if wk.recent is not None else None)
             runs.append((source, history.columns(), *paths))
         job = TrajectoryExportJob(runs, scene_text)
-        kept = trajectory_scope(w.model)
+        kept = trajectory_scope(m)
         job.done.connect(lambda paths: self._message("Exported " + ", ".join(paths) + kept))
-        job.failed.connect(lambda msg: w.show_error(f"Export failed: {msg}"))
+        job.failed.connect(lambda msg: show_error(f"Export failed: {msg}"))
         job.cancelled.connect(lambda: self._message("Export cancelled: nothing written"))
         if dialog:
-            dlg = QtWidgets.QProgressDialog("Exporting trajectories…", "Cancel", 0, 1000, w)
+            dlg = QtWidgets.QProgressDialog("Exporting trajectories…", "Cancel", 0, 1000, self.shell.frame)
             dlg.setWindowModality(QtCore.Qt.WindowModality.WindowModal)
             dlg.setMinimumDuration(300)
             dlg.setAutoClose(True)

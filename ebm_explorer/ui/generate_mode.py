@@ -48,7 +48,10 @@ class GenerateMode(QtCore.QObject):
         m.runs_rebuilt.connect(self._on_runs_rebuilt)
         m.mode_changed.connect(self._on_mode_changed)
         m.compare_changed.connect(lambda _on: self._show_page())
-        self.panel.changed.connect(window._settings_changed)
+        # the panel edits the model's generation settings and shows what the model holds
+        self.panel.changed.connect(lambda _s: m.set_generate_state(self.panel.state()))
+        m.generate_changed.connect(self._show_state)
+        self.panel.set_settings(*m.generate)
 
     @property
     def active(self) -> bool:
@@ -56,6 +59,10 @@ class GenerateMode(QtCore.QObject):
 
     def specs(self) -> list[RunSpec]:
         return self.panel.specs()
+
+    def _show_state(self, state: tuple[GenerateSettings, bool]) -> None:
+        if self.panel.state() != state:
+            self.panel.set_settings(*state)  # emits nothing
 
     def _on_snapshot(self, snap: GenerateSnapshot) -> None:
         i = self.window.model.index_of(snap.run_id)

@@ -11,6 +11,7 @@ from PySide6 import QtCore, QtWidgets
 from ebm_explorer.core.limits import RANGES
 from ebm_explorer.core.run_settings import GenerateSettings, RunSpec
 from ebm_explorer.ui.fields import SeedField
+from ebm_explorer.ui.run_plan import generate_runs
 from ebm_explorer.ui.panels import _combo, _int_spin
 
 __all__ = ["GeneratePanel", "PATH_NAMES", "SOLVER_NAMES", "SCORE_NAMES"]
@@ -105,18 +106,19 @@ class GeneratePanel(QtWidgets.QWidget):
         finally:
             self.blockSignals(False)
 
+    def field_ranges(self) -> dict[str, tuple[float, float]]:
+        """Setting name -> the lowest and highest value its field can show (a scene beyond them is refused)."""
+        return {name: (f.minimum(), f.maximum()) for name, f in (
+            ("steps", self.steps), ("walkers", self.walkers), ("train_iterations", self.train_iterations),
+            ("resample_threshold", self.threshold), ("langevin_steps", self.langevin_steps), ("seed", self.seed))}
+
     def state(self) -> tuple[GenerateSettings, bool]:
         """Everything the panel shows (a scene's runs stay on screen while this is unchanged)."""
         return self.settings(), self.all_solvers.isChecked()
 
     def specs(self) -> list[RunSpec]:
-        """The runs these settings ask for: one, or the three samplers (the ODE without weights)."""
-        s = self.settings()
-        if not self.all_solvers.isChecked():
-            return [RunSpec("generate", s.label, s)]
-        runs = [replace(s, solver=solver, jarzynski=s.jarzynski and solver != "ode")
-                for solver in ("sde", "ode", "annealed-langevin")]
-        return [RunSpec("generate", r.label, r) for r in runs]
+        """The runs these settings ask for (``ui.run_plan.generate_runs``, the one planner)."""
+        return generate_runs(*self.state())
 
     def _emit(self, *_args: object) -> None:
         self.changed.emit(self.settings())

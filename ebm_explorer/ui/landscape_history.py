@@ -20,7 +20,10 @@ from PySide6 import QtCore, QtGui
 
 from ebm_explorer.core.landscapes import GaussianMixture, Landscape
 from ebm_explorer.core.types import Box
-from ebm_explorer.ui.scene_actions import menu
+from ebm_explorer.ui.app_model import AppModel
+from ebm_explorer.ui.editor_panel import EditorPanel
+from ebm_explorer.ui.ports import Shell, Views
+from ebm_explorer.ui.scene_actions import SceneController
 
 __all__ = ["EditorValues", "Moment", "LandscapeHistory", "capture_editor", "restore_editor"]
 
@@ -118,11 +121,14 @@ class _Command(QtGui.QUndoCommand):
 
 
 class LandscapeHistory(QtCore.QObject):
-    """Records landscape changes of a :class:`MainWindow` on an undo stack and restores them."""
+    """Records landscape changes on an undo stack and restores them: through the model (landscape, run
+    settings, mode, scene), the editor (its values) and the scene controller (a scene, its sweep)."""
 
-    def __init__(self, window: Any) -> None:
-        super().__init__(window)
-        self.window = window
+    def __init__(self, model: AppModel, shell: Shell, editor: EditorPanel, scenes: SceneController,
+                 views: Views) -> None:
+        super().__init__(shell.frame)
+        self.model, self.shell, self.editor, self.scenes, self.views = model, shell, editor, scenes, views
+        window = shell.frame
         self.stack = QtGui.QUndoStack(self)
         self.stack.setUndoLimit(100)
         self.current: Moment | None = None
@@ -132,14 +138,14 @@ class LandscapeHistory(QtCore.QObject):
         self._timer.setSingleShot(True)
         self._timer.setInterval(0)  # after the scene or editor has finished setting everything
         self._timer.timeout.connect(self._record)
-        window.model.landscape_changed.connect(lambda *_: self._changed(None))
-        window.editor.landscape_changed.connect(lambda _land: self._changed(self._editor_label()))
-        window.scenes.scene_applied.connect(lambda scene: self._changed(f"open scene “{scene.title}”"))
+        model.landscape_changed.connect(lambda *_: self._changed(None))
+        editor.landscape_changed.connect(lambda _land: self._changed(self._editor_label()))
+        scenes.scene_applied.connect(lambda scene: self._changed(f"open scene “{scene.title}”"))
         self.undo_action = self.stack.createUndoAction(window, "&Undo")
         self.undo_action.setShortcuts([QtGui.QKeySequence.StandardKey.Undo])
         self.redo_action = self.stack.createRedoAction(window, "&Redo")
         self.redo_action.setShortcuts([QtGui.QKeySequence("Ctrl+Shift+Z"), QtGui.QKeySequence("Ctrl+Y")])
-        edit = menu(window, "&Edit")
+        edit = shell.menu("&Edit")
         edit.addAction(self.undo_action)
         edit.addAction(self.redo_action)
         for a in (self.undo_action, self.redo_action):
@@ -147,32 +153,30 @@ class LandscapeHistory(QtCore.QObject):
 
     # ---- recording -------------------------------------------------------------------------
     def _editor_label(self) -> str:
-        e = self.window.editor
+        e = self.editor
         return {"preset": f"preset “{e.preset_name.replace('_', ' ')}”", "formula": "formula",
                 "grid": "drawing", "gmm": "mixture edit", "image": "image import"}.get(e.source, "landscape edit")
 
     def _changed(self, label: str | None) -> None:
         if self._restoring:
             return
-        gesture = getattr(self.window.editor, "gesture", None)
+        gesture = getattr(self.editor, "gesture", None)
         # an editor's or a scene's own label wins over the model's anonymous one ("open scene" over all)
         if self._pending is None or (label is not None and not self._pending[0].startswith("open scene")):
-            if label is None and self.window.scenes.sweeping:
+            if label is None and self.scenes.sweeping:
                 label, gesture = "temperature / weight slider", "sweep"
             self._pending = (label or "landscape change", gesture)
         self._timer.start()
 
     def capture(self) -> Moment:
-        w = self.window
-        sc = w.scenes
-        return Moment(w.model.landscape, capture_editor(w.editor), sc.scene, sc.path, sc._override, sc._base,
-                      sc.sweep_dock.isVisibleTo(w), w.sampler_panel.config(), w.training_panel.settings(),
-                      tuple(w.compare_panel.choices()), w.model.mode, w.model.compare, w.model.unsaved,
-                      w.tempering_panel.settings(), generate=w.generate.panel.state())
+        sc, m = self.scenes, self.model  # the run settings and a scene's own runs live in the model
+        return Moment(m.landscape, capture_editor(self.editor), sc.scene, sc.path, m.scene_runs, sc.sweep_base,
+                      sc.sweep_dock.isVisibleTo(self.shell.frame), m.sample, m.train, m.compare_rows, m.mode,
+                      m.compare, m.unsaved, m.tempered, generate=m.generate)
 
     def _record(self) -> None:
         pending, self._pending = self._pending, None
-        if self._restoring or self.window.model.landscape is None:
+        if self._restoring or self.model.landscape is None:
             return
         after = self.capture()
         before, self.current = self.current, after
@@ -184,54 +188,49 @@ class LandscapeHistory(QtCore.QObject):
     def resync(self) -> None:
         """The window changed in a way that is not an undo step (a scene saved under a new title):
         the next command starts from what is on screen now."""
-        if self.current is not None and self.window.model.landscape is not None:
+        if self.current is not None and self.model.landscape is not None:
             self.current = self.capture()
 
     # ---- restoring -------------------------------------------------------------------------
     def restore(self, m: Moment) -> None:
         """Put moment ``m`` back on screen (walkers follow; nothing is recorded meanwhile)."""
-        w = self.window
+        model, sc = self.model, self.scenes
         self._timer.stop()
         self._pending = None
         self._restoring = True
         try:
-            running = w.model.any_running
-            sc = w.scenes
-            if m.scene is not sc.scene or m.sweep_shown != sc.sweep_dock.isVisibleTo(w):
+            running = model.any_running
+            if m.scene is not sc.scene or m.sweep_shown != sc.sweep_dock.isVisibleTo(self.shell.frame):
                 self._restore_scene(m, running)
-            restore_editor(w.editor, m.editor, m.landscape)
-            if w.model.landscape is not m.landscape:
-                w.model.set_landscape(m.landscape)
-                for v in w.all_views():
+            restore_editor(self.editor, m.editor, m.landscape)
+            if model.landscape is not m.landscape:
+                model.set_landscape(m.landscape)
+                for v in self.views.all():
                     v.show_message("computing the exact reference…")
-            sc._base = m.scene_base
-            w.model.set_unsaved(m.unsaved)
+            sc.sweep_base = m.scene_base
+            model.set_unsaved(m.unsaved)
         finally:
             self._restoring = False
         self.current = m
 
     def _restore_scene(self, m: Moment, running: bool) -> None:
-        w = self.window
-        sc = w.scenes
+        model, sc = self.model, self.scenes
         if m.scene is not None:
             sc.apply(m.scene, start=running)
         else:
-            w.model.set_scene(None)
+            model.set_scene(None)
             sc.leave_scene()
-        sc.path = m.scene_path
-        for panel, setter, value in ((w.sampler_panel, "set_config", m.sample),
-                                     (w.training_panel, "set_settings", m.train),
-                                     (w.tempering_panel, "set_settings", m.tempered)):
-            panel.blockSignals(True)
-            getattr(panel, setter)(value)
-            panel.blockSignals(False)
-        w.compare_panel.blockSignals(True)
-        w.compare_panel.set_rows(list(m.compare_rows))
-        w.compare_panel.blockSignals(False)
+        sc.path = m.scene_path  # the panels follow the model's settings
+        model.set_sample_settings(m.sample, edited=False)
+        model.set_train_settings(m.train, edited=False)
+        if m.tempered is not None:
+            model.set_tempered_settings(m.tempered, edited=False)
         if m.generate is not None:
-            w.generate.panel.set_settings(*m.generate)
-        w.model.set_mode(m.mode)
-        w.model.set_compare(m.compare)
-        sc._override = m.scene_override
+            model.set_generate_state(m.generate, edited=False)
+        model.set_compare_rows(m.compare_rows, edited=False)
+        model.set_mode(m.mode)
+        model.set_compare(m.compare)
+        model.set_scene_runs(m.scene_override)
         sc.sweep_dock.setVisible(m.sweep_shown)
-        w.rebuild_runs(start=running)
+        self.shell.hide_error()
+        model.rebuild_runs(running)

@@ -4,14 +4,15 @@ run controls and status bar. Wires widgets to the :class:`AppModel`; computes no
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import replace
+from typing import Any, Callable
 
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from ebm_explorer.core.errors import UserInputError
 from ebm_explorer.core.landscapes import GaussianMixture, GridLandscape
-from ebm_explorer.core.run_settings import RunSpec, SampleSettings, TemperedSettings, TrainSettings
+from ebm_explorer.core.run_settings import RunSpec, SampleSettings
 from ebm_explorer.scenes import load_default_scene
 from ebm_explorer.core.safe_io import printable
 from ebm_explorer.ui.app_model import AppModel, DisplayOptions
@@ -22,19 +23,22 @@ from ebm_explorer.ui.draw_loop import DrawLoop
 from ebm_explorer.ui.editor_panel import EditorPanel
 from ebm_explorer.ui.landscape_view import RUN_COLOURS, LandscapeView
 from ebm_explorer.ui.metrics_panel import MAX_RUNS, MetricsPanel
-from ebm_explorer.ui.export_actions import ExportController
+from ebm_explorer.ui.export_actions import ExportController, ExportParts
 from ebm_explorer.ui.generate_mode import GenerateMode
 from ebm_explorer.ui.gui_thread_gc import collect_in_gui_thread
 from ebm_explorer.ui.key_guard import EditorKeyGuard
 from ebm_explorer.ui.landscape_history import LandscapeHistory
 from ebm_explorer.ui.panel_truth import PanelTruth
 from ebm_explorer.ui.panels import ComparePanel, SamplerPanel, TrainingPanel
-from ebm_explorer.ui.presenter import PresenterMode
+from ebm_explorer.ui.ports import Shell, Views
+from ebm_explorer.ui.live_layout import LivePanelLayout
+from ebm_explorer.ui.presenter import PresenterMode, PresenterParts
 from ebm_explorer.ui.autosave import AutosaveController
 from ebm_explorer.ui.banners import BannerOverlay
 from ebm_explorer.ui.reference_progress import ReferenceProgress
 from ebm_explorer.ui.robustness import RobustnessController
-from ebm_explorer.ui.scene_actions import SceneController
+from ebm_explorer.ui.scene_actions import SceneController, SceneParts
+from ebm_explorer.ui.settings_binding import bind_settings_panels
 from ebm_explorer.ui.surface_view import SurfaceView, gl_unavailable_reason
 from ebm_explorer.ui.tempering_view import TemperingController, TemperingPanel
 from ebm_explorer.workers.commands import ThumbnailKey
@@ -50,11 +54,11 @@ SPEEDS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 0]
 class _PlaceHandler:
     """Default mouse handling: a left click places the walkers' start point."""
 
-    def __init__(self, window: "MainWindow") -> None:
-        self.window = window
+    def __init__(self, place: Callable[[float, float], None], view: LandscapeView) -> None:
+        self.place, self.view = place, view
 
     def click(self, x: float, y: float) -> bool:
-        self.window.place_start(x, y)
+        self.place(x, y)
         return True
 
     def drag(self, x: float, y: float, phase: str) -> bool:
@@ -64,7 +68,7 @@ class _PlaceHandler:
         return False
 
     def hover(self, x: float, y: float) -> None:
-        self.window.views[0].set_brush_ring(0, 0, 0, False)
+        self.view.set_brush_ring(0, 0, 0, False)
 
 
 class MainWindow(QtWidgets.QMainWindow):
@@ -105,6 +109,7 @@ class MainWindow(QtWidgets.QMainWindow):
         cl.setContentsMargins(2, 2, 2, 2)
         self.banners = BannerOverlay(self.stack)  # over the plot, never moving it (one banner per problem)
         self.error_banner = self.banners.label("error")
+        self.shell = Shell(self, cl, self.banners, self.show_error, self.hide_error)  # what controllers get
         cl.addWidget(self.stack, 1)
         self.readout = QtWidgets.QLabel("Move the mouse over the landscape")
         self.readout.setFont(QtGui.QFontDatabase.systemFont(QtGui.QFontDatabase.SystemFont.FixedFont))
@@ -113,9 +118,10 @@ class MainWindow(QtWidgets.QMainWindow):
 
         # ---- left dock: editor and settings ----
         self.editor = EditorPanel()
-        self.sampler_panel = SamplerPanel(_default_sampling())
-        self.training_panel = TrainingPanel(TrainSettings())
-        self.tempering_panel = TemperingPanel(TemperedSettings())
+        self.model.set_sample_settings(_default_sampling(), edited=False)
+        self.sampler_panel = SamplerPanel(self.model.sample)
+        self.training_panel = TrainingPanel(self.model.train)
+        self.tempering_panel = TemperingPanel(self.model.tempered)
         self.compare_panel = ComparePanel()
         self.display_panel = self._build_display_panel()
         self.tabs = QtWidgets.QTabWidget()
@@ -145,7 +151,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._build_status()
 
         # ---- wiring ----
-        self.place_handler = _PlaceHandler(self)
+        self.place_handler = _PlaceHandler(self.place_start, self.views[0])
         m = self.model
         m.reference_ready.connect(self._on_reference)
         m.snapshot.connect(self._on_snapshot)
@@ -165,11 +171,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self.editor.brush_ring.connect(lambda x, y, r, vis: self.views[0].set_brush_ring(x, y, r, vis))
         self.editor.thumbnails_wanted.connect(m.submit_job)
         self.editor.set_current_energy_source(self._current_energy)
-        self.sampler_panel.changed.connect(self._settings_changed)
-        self.training_panel.changed.connect(self._settings_changed)
-        self.tempering_panel.changed.connect(self._settings_changed)
+        bind_settings_panels(m, self.sampler_panel, self.training_panel, self.compare_panel, self.tempering_panel)
+        m.settings_edited.connect(self.hide_error)
+        m.sample_changed.connect(self._show_start_point)
         self.training_panel.use_as_landscape.connect(self.use_learned_landscape)
-        self.compare_panel.changed.connect(lambda: self.rebuild_runs() if self.compare else None)
         self.tabs.currentChanged.connect(lambda _i: self._update_handler())
         for v in [*self.views, *self.compare_views]:
             v.hovered.connect(self.readout.setText)
@@ -178,18 +183,33 @@ class MainWindow(QtWidgets.QMainWindow):
         self.draw_loop.frame_drawn.connect(self._update_status)
         self._update_handler()
         self.key_guard = EditorKeyGuard(self)  # typing into a field or a table cell never triggers a shortcut
-        # scenes (File/Scenes menus), presenter mode (F11) and export/recording (File > Export)
-        self.scenes = SceneController(self)
-        self.tempering = TemperingController(self)  # PT / SMC: the Crossing barriers dock
+        # controllers: each gets the model, the shell and the few parts it needs (ui/ports.py), not the window
+        # scenes (File/Scenes menus), live panels (View), presenter mode (F11), export/recording (File > Export)
+        views = Views(self.views[0], tuple(self.compare_views))
+        self.scenes = SceneController(m, self.shell, SceneParts(
+            views, self.settings, field_ranges=self._field_ranges, editor_landscape=lambda: self.editor.current,
+            show_landscape=self.editor.show_landscape, show_beta=self.editor.show_beta,
+            view_3d=self.view3d_action.isChecked, set_view_3d=self.view3d_action.setChecked))
+        self.editor.landscape_changed.connect(self.scenes.landscape_edited)
+        self.live_panels = LivePanelLayout(m, self.shell, self.metrics)
+        self.tempering = TemperingController(m, self.shell, self.draw_loop.add)  # PT / SMC: Crossing barriers
         self.generate = GenerateMode(self)  # the Generate tab, page and mode entry
-        self.history = LandscapeHistory(self)  # Ctrl+Z / Ctrl+Shift+Z for landscape edits and scene switches
-        self.presenter = PresenterMode(self)
-        self.exporter = ExportController(self)
+        # Ctrl+Z / Ctrl+Shift+Z for landscape edits and scene switches
+        self.history = LandscapeHistory(m, self.shell, self.editor, self.scenes, views)
+        self.scenes.scene_retitled.connect(lambda _scene: self.history.resync())
+        self.presenter = PresenterMode(m, self.shell, PresenterParts(
+            views, self.metrics, self.scenes.fisher_panel, self.readout, self.draw_loop.frame_drawn,
+            self.tempering.display, self.generate.view))
+        self.exporter = ExportController(m, self.shell, ExportParts(
+            views, self.metrics, self.scenes.fisher_panel, view_page=self.stack.currentWidget,
+            redraw=self.draw_loop.tick, capture_scene=self.scenes.current_scene, start_runs=self.run))
         self.panel_truth = PanelTruth(self)  # legend, titles, change marks and panels follow the runs
         # degenerate landscapes, blown-up walkers, device fallbacks (banner, wall, counter); autosave
-        self.robustness = RobustnessController(self)
-        self.reference_progress = ReferenceProgress(self)
-        self.autosave = AutosaveController(self, enabled=restore)  # off for screenshots (restore=False)
+        self.robustness = RobustnessController(m, self.shell, views)
+        self.reference_progress = ReferenceProgress(m, self.shell, views)
+        self.autosave = AutosaveController(m, self.shell, self.scenes.current_scene,
+                                           lambda scene: self.scenes.apply(scene, start=False),
+                                           enabled=restore)  # off for screenshots (restore=False)
 
         self.resize(1600, 950)
         self.default_layout()
@@ -335,22 +355,6 @@ class MainWindow(QtWidgets.QMainWindow):
         return [*self.views, *self.compare_views]
 
     # ---- runs ----------------------------------------------------------------------------
-    def specs(self) -> list[RunSpec]:
-        s, t = self.sampler_panel.config(), self.training_panel.settings()
-        scene_runs = self.scenes.runs_override() if hasattr(self, "scenes") else None
-        if scene_runs is not None:  # a scene's own run recipes, until a setting is changed
-            return scene_runs
-        if self.compare:
-            return self.compare_panel.build(s, t)
-        if self.mode == "generate":
-            return self.generate.specs()
-        if self.mode == "train":
-            return [RunSpec("train", f"{t.method} ({t.model})", t)]
-        if self.mode == "tempered":
-            p = self.tempering_panel.settings()
-            return [RunSpec("tempered", f"{p.algorithm.upper()} ({p.kernel.upper()})", p)]
-        return [RunSpec("sample", f"{s.sampler.upper()} h={s.step_size:g}", s)]
-
     @property
     def mode(self) -> str:
         """``sample``, ``train``, ``tempered`` or ``generate`` (held by the app model)."""
@@ -367,25 +371,18 @@ class MainWindow(QtWidgets.QMainWindow):
             self.model.set_landscape(self.editor.current)
         if self.model.landscape is None:
             return
-        if start is None:
-            start = self.model.any_running
         self.hide_error()
-        self.model.set_runs(self.specs(), start=start)
+        self.model.rebuild_runs(start)
 
-    def _settings_changed(self, *_args: Any) -> None:
-        self.model.set_unsaved()
-        specs = self.specs()
-        if len(specs) != len(self.model.specs) or self.model.landscape is None:
-            self.rebuild_runs()
-            return
-        self.hide_error()
-        failed = [i for i, s in enumerate(self.model.states) if s == "failed"]
-        for i, spec in enumerate(specs):
-            self.model.update_spec(i, spec)
-        for i in failed:  # a run stopped by an error restarts with the new settings
-            self.model.workers[i].reset()
-        start = self.sampler_panel.config()
-        self.views[0].set_start_point(start.init_point if start.init == "point" else None)
+    def _field_ranges(self, kind: str) -> dict[str, tuple[float, float]]:
+        if kind == "tempered":
+            return {k: (f.minimum(), f.maximum()) for k, f in self.tempering_panel.fields().items()}
+        if kind == "generate":
+            return self.generate.panel.field_ranges()
+        return (self.sampler_panel if kind == "sample" else self.training_panel).field_ranges()
+
+    def _show_start_point(self, settings: SampleSettings) -> None:
+        self.views[0].set_start_point(settings.init_point if settings.init == "point" else None)
 
     def _on_runs_rebuilt(self, specs: list[RunSpec]) -> None:
         self.metrics.set_histories(self.model.histories, [s.label for s in specs])
@@ -520,8 +517,8 @@ class MainWindow(QtWidgets.QMainWindow):
             self.stack.setCurrentIndex(1 if self.compare else 0)
 
     def place_start(self, x: float, y: float) -> None:
-        self.sampler_panel.place_start(x, y)
-        self.views[0].set_start_point((x, y))
+        """Walkers restart at a clicked point (the sampler panel and the view follow the model)."""
+        self.model.set_sample_settings(replace(self.model.sample, init="point", init_point=(float(x), float(y))))
 
     def use_learned_landscape(self) -> None:
         """Swap the model being trained in as the landscape (then sample it)."""
@@ -598,7 +595,7 @@ class MainWindow(QtWidgets.QMainWindow):
             try:
                 cfg = SampleSettings(**{k: _coerce(SampleSettings, k, v) for k, v in sampler.items()
                                         if k in SampleSettings.__dataclass_fields__})
-                self.sampler_panel.set_config(cfg.validated())
+                self.model.set_sample_settings(cfg.validated(), edited=False)
             except (TypeError, ValueError, UserInputError):
                 pass
         formula = s.value("editor/formula")
@@ -627,7 +624,7 @@ class MainWindow(QtWidgets.QMainWindow):
         s = self.settings
         s.setValue("window/geometry", self.saveGeometry())
         s.setValue("window/state", self.saveState())
-        cfg = self.sampler_panel.config()
+        cfg = self.model.sample
         s.setValue("sampler", {k: getattr(cfg, k) for k in ("sampler", "step_size", "leapfrog_steps", "walkers",
                                                             "init", "seed", "device", "steps_per_frame")})
         s.setValue("editor/formula", self.editor.formula.text())

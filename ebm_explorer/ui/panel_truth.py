@@ -74,14 +74,14 @@ class PanelTruth(QtCore.QObject):
             w.run()
 
     def _on_mode_changed(self, mode: str) -> None:
-        self.window.compare_panel.suit_mode(mode)
+        panel = self.window.compare_panel
+        panel.suit_mode(mode)
+        self.window.model.set_compare_rows(panel.choices(), edited=False)  # the rows of this mode
 
     def _on_runs_rebuilt(self, specs: list[RunSpec]) -> None:
         w = self.window
         kinds = [s.kind for s in specs]
-        w.metrics.set_kinds(kinds)
-        if hasattr(w, "scenes"):
-            w.scenes.set_panels(w.scenes.panels)
+        w.metrics.set_kinds(kinds)  # the live-panel layout follows the run kinds itself (ui.live_layout)
         self._relabel(specs)
 
     def _on_spec_changed(self, index: int, old: RunSpec, new: RunSpec) -> None:

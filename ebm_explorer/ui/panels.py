@@ -1,14 +1,17 @@
 """Settings panels: sampler, training and compare mode. Each emits ``changed`` with a frozen settings value.
 
 The panels only turn widget values into the core's frozen run settings (:class:`SampleSettings`,
-:class:`TrainSettings`: the same values scene files hold and workers run); the app model sends those
-to the running threads, where they take effect between batches of steps. A field without a widget
-keeps the value last set (``set_config`` / ``set_settings``), so scene -> panel -> worker loses nothing.
+:class:`TrainSettings`: the same values scene files hold and workers run) and show the values the app
+model holds (``ui.settings_binding`` connects both ways); the model plans the runs from them
+(``ui.run_plan``) and sends them to the running threads, where they take effect between batches of
+steps. A field without a widget keeps the value last set (``set_config`` / ``set_settings``), so
+scene -> panel -> worker loses nothing.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from PySide6 import QtCore, QtWidgets
 
@@ -16,15 +19,13 @@ from ebm_explorer.core.blowup import BLOWUP_RULES
 from ebm_explorer.core.devices import cuda_available
 from ebm_explorer.core.limits import RANGES
 from ebm_explorer.core.samplers import MAX_LEAPFROG_STEPS
-from ebm_explorer.core.run_settings import RunSpec, SampleSettings, TrainSettings
+from ebm_explorer.core.run_settings import SampleSettings, TrainSettings
 from ebm_explorer.ui.fields import FloatSpin, IntSpin, SeedField
 from ebm_explorer.ui.last_folder import get_open_file_name
+from ebm_explorer.ui.run_plan import COMPARE_ROW_DEFAULTS, METHOD_NAMES, SAMPLER_NAMES, CompareRow
 
 __all__ = ["SamplerPanel", "TrainingPanel", "ComparePanel", "SAMPLER_NAMES", "METHOD_NAMES", "log_spin"]
 
-SAMPLER_NAMES = {"mh": "Random-walk MH", "ula": "ULA (unadjusted Langevin)", "mala": "MALA", "hmc": "HMC"}
-METHOD_NAMES = {"cd": "CD-k", "pcd": "PCD", "jarzynski": "Jarzynski", "sm": "Score matching",
-                "dsm": "Denoising score matching"}
 
 
 def log_spin(lo: float, hi: float, value: float, decimals: int = 4, name: str = "Value") -> QtWidgets.QDoubleSpinBox:
@@ -53,6 +54,11 @@ def _int_spin(lo: int, hi: int, value: int, name: str) -> QtWidgets.QSpinBox:
     spin.setKeyboardTracking(False)
     spin.setGroupSeparatorShown(True)
     return spin
+
+
+def _ranges(fields: dict[str, Any]) -> dict[str, tuple[float, float]]:
+    """Each field's ``minimum()`` and ``maximum()`` (spin boxes and the seed field)."""
+    return {name: (f.minimum(), f.maximum()) for name, f in fields.items()}
 
 
 def _combo(items: dict[str, str], current: str) -> QtWidgets.QComboBox:
@@ -128,6 +134,11 @@ class SamplerPanel(QtWidgets.QWidget):
         if label is not None:
             label.setVisible(self.algorithm.currentData() == "hmc")
 
+    def field_ranges(self) -> dict[str, tuple[float, float]]:
+        """Setting name -> the lowest and highest value its field can show (a scene beyond them is refused)."""
+        return _ranges({"step_size": self.step_size, "leapfrog_steps": self.leapfrog, "walkers": self.walkers,
+                        "seed": self.seed, "steps_per_frame": self.steps_per_frame})
+
     def config(self) -> SampleSettings:
         return replace(
             self._base, sampler=self.algorithm.currentData(), step_size=_kept(self.step_size, self._base.step_size),
@@ -155,14 +166,6 @@ class SamplerPanel(QtWidgets.QWidget):
         for w in widgets:
             w.blockSignals(False)
         self._update_enabled()
-        self._emit()
-
-    def place_start(self, x: float, y: float) -> None:
-        """Start point from a click: walkers restart there."""
-        self._point = (float(x), float(y))
-        self.init.blockSignals(True)
-        self.init.setCurrentIndex(self.init.findData("point"))
-        self.init.blockSignals(False)
         self._emit()
 
     def _emit(self, *_args: object) -> None:
@@ -252,6 +255,12 @@ class TrainingPanel(QtWidgets.QWidget):
             self.target.setCurrentIndex(self.target.findData("file"))
             self._emit()
 
+    def field_ranges(self) -> dict[str, tuple[float, float]]:
+        """Setting name -> the lowest and highest value its field can show (a scene beyond them is refused)."""
+        return _ranges({"data_size": self.data_size, "components": self.components, "cd_steps": self.cd_steps,
+                        "step_size": self.step_size, "lr": self.lr, "walkers": self.walkers,
+                        "resample_threshold": self.threshold, "iterations": self.iterations, "seed": self.seed})
+
     def settings(self) -> TrainSettings:
         use_file = self.target.currentData() == "file" and self.data_file.text().strip()
         b = self._base
@@ -316,8 +325,7 @@ class ComparePanel(QtWidgets.QWidget):
         grid.addWidget(QtWidgets.QLabel("Algorithm / method"), 0, 1)
         grid.addWidget(QtWidgets.QLabel("Step size"), 0, 2)
         self.rows: list[tuple[QtWidgets.QComboBox, QtWidgets.QDoubleSpinBox]] = []
-        defaults = [("ula", 0.2), ("mala", 0.2), ("hmc", 0.2), ("mh", 0.5)]
-        for i, (kind, h) in enumerate(defaults):
+        for i, (kind, h) in enumerate(COMPARE_ROW_DEFAULTS):
             combo = _combo(self.CHOICES, kind)
             spin = log_spin(1e-4, 10.0, h, name="Step size")
             grid.addWidget(QtWidgets.QLabel(f"{i + 1}"), i + 1, 0)
@@ -356,7 +364,7 @@ class ComparePanel(QtWidgets.QWidget):
             combo.setEnabled(i < self.count.value())
             spin.setEnabled(i < self.count.value())
 
-    def set_rows(self, rows: list[tuple[str, float]], emit: bool = True) -> None:
+    def set_rows(self, rows: list[CompareRow] | tuple[CompareRow, ...], emit: bool = True) -> None:
         self.blockSignals(True)
         self.count.setValue(len(rows))
         for (combo, spin), (kind, h) in zip(self.rows, rows):
@@ -366,18 +374,8 @@ class ComparePanel(QtWidgets.QWidget):
         if emit:
             self._emit()
 
-    def choices(self) -> list[tuple[str, float]]:
-        return [(c.currentData(), s.value()) for c, s in self.rows[: self.count.value()]]
-
-    def build(self, sampling: SampleSettings, training: TrainSettings) -> list[RunSpec]:
-        """One run per row, from the shared settings and each row's algorithm and step size."""
-        out = []
-        for kind, h in self.choices():
-            if kind in SAMPLER_NAMES:
-                out.append(RunSpec("sample", f"{kind.upper()} h={h:g}", replace(sampling, sampler=kind, step_size=h)))
-            else:
-                out.append(RunSpec("train", f"{METHOD_NAMES[kind]} h={h:g}", replace(training, method=kind, step_size=h)))
-        return out
+    def choices(self) -> tuple[CompareRow, ...]:
+        return tuple((c.currentData(), s.value()) for c, s in self.rows[: self.count.value()])
 
     def _emit(self, *_args: object) -> None:
         self.changed.emit()

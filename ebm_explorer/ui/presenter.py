@@ -7,15 +7,21 @@ from the remembered originals when presenter mode ends, so nothing is rebuilt an
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from ebm_explorer.ui.scene_actions import menu
+from ebm_explorer.ui.app_model import AppModel
+from ebm_explorer.ui.fisher_kl_panel import FisherKLPanel
+from ebm_explorer.ui.metrics_panel import MetricsPanel
+from ebm_explorer.ui.ports import Shell, Views
+from ebm_explorer.ui.generate_view import GenerateView
+from ebm_explorer.ui.tempering_view import TemperingDisplay
 from ebm_explorer.ui.theme_extras import restyle_extras
 
-__all__ = ["PresenterMode", "THEMES"]
+__all__ = ["PresenterMode", "PresenterParts", "THEMES"]
 
 #: theme name -> (plot background, foreground: axes, text and the formerly white lines)
 THEMES = {"dark": ("#15171c", "#d0d0d0"), "light": ("#ffffff", "#1d1d1d")}
@@ -25,14 +31,30 @@ TICK_PT = 14
 TITLE_PT = "15pt"
 
 
+@dataclass(frozen=True)
+class PresenterParts:
+    """What presenter mode restyles or hides beyond the frame's own menu bar, status bar, toolbars and docks."""
+
+    views: Views
+    metrics: MetricsPanel
+    fisher: FisherKLPanel
+    readout: QtWidgets.QWidget  # the mouse readout under the view (hidden)
+    frame_drawn: Any  # SignalInstance: after each drawn frame (the counter follows)
+    tempering: TemperingDisplay  # the Crossing barriers plots
+    generate: GenerateView  # the Generate page's plots
+
+
 class PresenterMode(QtCore.QObject):
-    """Toggles presenter mode and the theme of one :class:`MainWindow`."""
+    """Toggles presenter mode and the theme of the window (``shell.frame``)."""
 
     toggled = QtCore.Signal(bool)
 
-    def __init__(self, window: Any) -> None:
-        super().__init__(window)
-        self.window = window
+    def __init__(self, model: AppModel, shell: Shell, parts: PresenterParts) -> None:
+        super().__init__(shell.frame)
+        self.model = model
+        self.shell = shell
+        self.parts = parts
+        window = shell.frame
         self.active = False
         self.theme = "dark"
         self._saved: dict[str, Any] = {}
@@ -60,9 +82,9 @@ class PresenterMode(QtCore.QObject):
         bl.addLayout(top)
         bl.addWidget(self.explanation_label)
         self.banner.setVisible(False)
-        window.centralWidget().layout().insertWidget(0, self.banner)
+        shell.add_bar(self.banner)
 
-        view_menu = menu(window, "&View")
+        view_menu = shell.menu("&View")
         self.action = QtGui.QAction("Presenter mode", window)
         self.action.setCheckable(True)
         self.action.setShortcut(QtGui.QKeySequence(QtCore.Qt.Key.Key_F11))
@@ -74,9 +96,9 @@ class PresenterMode(QtCore.QObject):
         for a in (self.action, self.theme_action):
             window.addAction(a)  # shortcuts keep working while the menu bar is hidden
             view_menu.addAction(a)
-        window.scenes.scene_applied.connect(lambda _s: self.update_title())
+        model.scene_changed.connect(lambda _s: self.update_title())
         self.update_title()
-        window.draw_loop.frame_drawn.connect(self.update_counter)
+        parts.frame_drawn.connect(self.update_counter)
         self._pending_widths: list[tuple[QtWidgets.QDockWidget, int]] = []
         window.installEventFilter(self)
 
@@ -87,7 +109,7 @@ class PresenterMode(QtCore.QObject):
 
     def _restore_widths(self) -> None:
         """Give the docks the widths they had before presenter mode (F11 round trips keep the layout)."""
-        w = self.window
+        w = self.shell.frame
         if self.active:  # a restore queued just before F11 was pressed again
             return
         docks = [(d, width) for d, width in self._pending_widths if d.isVisible()]
@@ -98,7 +120,7 @@ class PresenterMode(QtCore.QObject):
 
     # ---- title ---------------------------------------------------------------------------------
     def update_title(self) -> None:
-        scene = self.window.scenes.scene
+        scene = self.model.scene
         self.title_label.setText(scene.title if scene is not None else "EBM Explorer")
         self.explanation_label.setText(scene.explanation if scene is not None else
                                        "Walkers sampling exp(-U)/Z live, against the exact density.")
@@ -107,7 +129,7 @@ class PresenterMode(QtCore.QObject):
         """Steps (or training iterations) of each run, shown in presenter mode only."""
         if not self.active:
             return
-        snaps = [x for x in self.window.model.latest if x is not None]
+        snaps = [x for x in self.model.latest if x is not None]
         if not snaps:
             self.counter_label.setText("")
             return
@@ -117,21 +139,20 @@ class PresenterMode(QtCore.QObject):
     # ---- plots to restyle ----------------------------------------------------------------------
     def _plots(self) -> list[tuple[pg.PlotItem, bool]]:
         """(plot, is a landscape plot) for every plot of the window."""
-        w = self.window
+        p = self.parts
         out: list[tuple[pg.PlotItem, bool]] = []
-        for v in w.all_views():
+        for v in p.views.all():
             out.append((v.plot, True))
-            out += [(p, False) for p in (v.top, v.right) if p is not None]
-        out += [(p, False) for p in w.metrics.plots.values()]
-        out.append((w.scenes.fisher_panel.plot, False))
-        out += [(p, False) for p in w.tempering.display.plots()]
-        out += w.generate.view.plots()
+            out += [(q, False) for q in (v.top, v.right) if q is not None]
+        out += [(q, False) for q in p.metrics.plots.values()]
+        out.append((p.fisher.plot, False))
+        out += [(q, False) for q in p.tempering.plots()]
+        out += p.generate.plots()
         return out
 
     def _graphics_widgets(self) -> list[pg.GraphicsLayoutWidget]:
-        w = self.window
-        return [*w.all_views(), w.metrics.graphics, w.scenes.fisher_panel.graphics, *w.tempering.display.graphics(),
-                w.generate.view.graphics]
+        p = self.parts
+        return [*p.views.all(), p.metrics.graphics, p.fisher.graphics, *p.tempering.graphics(), p.generate.graphics]
 
     def restyle(self) -> None:
         """Apply the theme and (in presenter mode) the large fonts and thick lines to every plot."""
@@ -157,10 +178,11 @@ class PresenterMode(QtCore.QObject):
                 plot.titleLabel.setText(text, size=TITLE_PT if big else size, color=fg)
             for item in plot.listDataItems():
                 self._restyle_item(item, big, light_fix=not is_landscape and self.theme == "light", fg=fg)
-        self.window.metrics.fit_left_axes(font)
-        self.window.generate.view.set_line_width(2.0 * LINE_SCALE if big else 2.0)
-        restyle_extras(self.window, self.theme, fg, big, TICK_PT)  # colour bars, legends, marks, w marker
-        for v in self.window.all_views():
+        self.parts.metrics.fit_left_axes(font)
+        self.parts.generate.set_line_width(2.0 * LINE_SCALE if big else 2.0)
+        # colour bars, legends, marks, w marker
+        restyle_extras(self.parts.views.all(), self.parts.metrics, self.parts.fisher, self.theme, fg, big, TICK_PT)
+        for v in self.parts.views.all():
             for item in (v.walkers, v.negatives, v.data_points):
                 self._restyle_item(item, big, light_fix=False, fg=fg)
             self._restyle_item(v.trails, big, light_fix=False, fg=fg)
@@ -205,7 +227,7 @@ class PresenterMode(QtCore.QObject):
         if self.active or self.theme == "light":
             sheet += (f"QMainWindow, QDockWidget, QScrollArea, QScrollArea > QWidget > QWidget {{ background: {bg}; "
                       f"color: {fg}; }} QLabel, QCheckBox {{ color: {fg}; }}")
-        self.window.setStyleSheet(sheet)
+        self.shell.frame.setStyleSheet(sheet)
         self.banner.setStyleSheet(
             f"#presenter_banner {{ background: {bg}; }} #presenter_title {{ color: {fg}; font-size: 26pt; "
             f"font-weight: bold; }} #presenter_explanation {{ color: {fg}; font-size: 17pt; }} "
@@ -220,11 +242,12 @@ class PresenterMode(QtCore.QObject):
         self.action.blockSignals(False)
         if on == self.active:
             return
-        w = self.window
+        w, metrics = self.shell.frame, self.parts.metrics
         controls = w.findChild(QtWidgets.QDockWidget, "controls_dock")
-        widgets = [controls, w.menuBar(), w.statusBar(), w.readout, w.metrics.freeze, w.metrics.window,
-                   *[lab for lab in w.metrics.findChildren(QtWidgets.QLabel) if lab.text() == "Window"],
+        widgets = [controls, w.menuBar(), w.statusBar(), self.parts.readout, metrics.freeze, metrics.window,
+                   *[lab for lab in metrics.findChildren(QtWidgets.QLabel) if lab.text() == "Window"],
                    *w.findChildren(QtWidgets.QToolBar)]
+        widgets = [x for x in widgets if x is not None]  # a frame without a controls dock hides the rest
         if on:
             self._saved = {"visible": [(x, x.isVisible()) for x in widgets], "state": w.windowState(),
                            "geometry": w.saveGeometry(),
@@ -238,13 +261,13 @@ class PresenterMode(QtCore.QObject):
             self.active = True
             if fullscreen:
                 w.showFullScreen()
-            metrics = w.findChild(QtWidgets.QDockWidget, "metrics_dock")
-            w.resizeDocks([metrics], [int(0.48 * w.width())], QtCore.Qt.Orientation.Horizontal)
+            dock = w.findChild(QtWidgets.QDockWidget, "metrics_dock")
+            if dock is not None:
+                w.resizeDocks([dock], [int(0.48 * w.width())], QtCore.Qt.Orientation.Horizontal)
         else:
             self.active = False
             self.banner.setVisible(False)
-        w.scenes.one_column = on
-        w.scenes.set_panels(w.scenes.panels)
+        self.model.set_display(one_column=on)  # the live panels follow (ui.live_layout)
         self.restyle()
         self._style_widgets()
         if not on:

@@ -13,13 +13,14 @@ import queue
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from ebm_explorer.core.errors import UserInputError
 from ebm_explorer.export import ExportCancelled, Recorder
+from ebm_explorer.ui.app_model import AppModel
 
 __all__ = ["ScreenRecorder", "grab_rgb"]
 
@@ -41,9 +42,15 @@ class ScreenRecorder(QtCore.QObject):
     finished = QtCore.Signal(list)  # paths written
     failed = QtCore.Signal(str)
 
-    def __init__(self, window: Any) -> None:
-        super().__init__(window)
-        self.window = window
+    def __init__(self, model: AppModel, frame: QtWidgets.QWidget, view_page: Callable[[], QtWidgets.QWidget],
+                 redraw: Callable[[], None]) -> None:
+        """``frame``: the whole window; ``view_page()``: the landscape widget on screen (view, compare grid or
+        3-D); ``redraw()``: draw the newest snapshots now (before a frame is grabbed)."""
+        super().__init__(frame)
+        self.model = model
+        self.frame = frame
+        self.view_page = view_page
+        self.redraw = redraw
         self.timer = QtCore.QTimer(self)
         self.timer.timeout.connect(self._tick)
         self.recorder: Recorder | None = None
@@ -67,8 +74,7 @@ class ScreenRecorder(QtCore.QObject):
         return self.recording or (self._thread is not None and self._thread.is_alive())
 
     def target_widget(self) -> QtWidgets.QWidget:
-        w = self.window
-        return w.stack.currentWidget() if self._target == "view" else w
+        return self.view_page() if self._target == "view" else self.frame
 
     def start(self, target: str, gif_path: str | Path | None, mp4_path: str | Path | None, fps: float = 10.0) -> None:
         """Start grabbing ``target`` (``"view"``: the landscape view or compare grid; ``"window"``)."""
@@ -92,14 +98,14 @@ class ScreenRecorder(QtCore.QObject):
         self.progress.emit("● REC 0 frames")
 
     def _snapshot_key(self) -> tuple[Any, ...]:
-        return tuple(None if s is None else (s.run_id, s.step) for s in self.window.model.latest)
+        return tuple(None if s is None else (s.run_id, s.step) for s in self.model.latest)
 
     def _tick(self) -> None:
         key = self._snapshot_key()
         if key == self._last_key or all(k is None for k in key):
             return  # nothing new to show: no duplicate frames
         self._last_key = key
-        self.window.draw_loop.tick()  # the newest snapshot drawn before the grab
+        self.redraw()  # the newest snapshot drawn before the grab
         frame = grab_rgb(self.target_widget())
         if self._last_frame is not None and np.array_equal(frame, self._last_frame):
             return  # not redrawn yet: a GIF would merge it with the previous frame

@@ -7,21 +7,23 @@ with the stage's share of the work; both go away when the reference arrives (or 
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from PySide6 import QtCore, QtWidgets
 
+from ebm_explorer.ui.app_model import AppModel
+from ebm_explorer.ui.ports import Shell, Views
 from ebm_explorer.workers.commands import ReferenceKey
 
 __all__ = ["ReferenceProgress"]
 
 
 class ReferenceProgress(QtCore.QObject):
-    """Attached to a :class:`MainWindow`: follows ``model.jobs.progress`` for the reference job."""
+    """Follows ``model.jobs.progress`` for the reference job: a bar in the status bar, a line in the views."""
 
-    def __init__(self, window: Any) -> None:
-        super().__init__(window)
-        self.window = window
+    def __init__(self, model: AppModel, shell: Shell, views: Views) -> None:
+        super().__init__(shell.frame)
+        self.model = model
+        self.views = views
         self.stage = "starting"
         self.fraction = 0.0
         self._t0 = time.perf_counter()
@@ -31,11 +33,10 @@ class ReferenceProgress(QtCore.QObject):
         self.bar.setMaximumWidth(160)
         self.bar.setFormat("reference %p%")
         self.bar.setToolTip("The exact reference (log Z, density, modes) is computed on a grid in the background")
-        window.statusBar().addWidget(self.bar)
+        shell.frame.statusBar().addWidget(self.bar)
         self.timer = QtCore.QTimer(self)
         self.timer.setInterval(150)
         self.timer.timeout.connect(self._show)
-        model = window.model
         model.jobs.progress.connect(self._on_progress)
         model.landscape_changed.connect(lambda *_: self._start())
         model.reference_ready.connect(lambda *_: self._stop())
@@ -70,9 +71,9 @@ class ReferenceProgress(QtCore.QObject):
         return f"computing the exact reference: {self.stage}… {time.perf_counter() - self._t0:.1f} s"
 
     def _show(self) -> None:
-        if self.window.model.reference is not None:  # arrived between two ticks
+        if self.model.reference is not None:  # arrived between two ticks
             self._stop()
             return
         self.bar.setValue(int(100 * self.fraction))
-        for view in self.window.all_views():
+        for view in self.views.all():
             view.show_message(self.text())

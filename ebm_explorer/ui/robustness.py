@@ -20,6 +20,8 @@ from PySide6 import QtCore, QtWidgets
 
 from ebm_explorer.core.reference import beyond_percent
 from ebm_explorer.core.verdict import NON_NORMALISABLE_OUTSIDE, LandscapeVerdict, explain_landscape
+from ebm_explorer.ui.app_model import AppModel
+from ebm_explorer.ui.ports import Shell, Views
 from ebm_explorer.workers.messages import ReferenceReady, RunSnapshot, RunState
 
 __all__ = ["LandscapeVerdict", "explain_landscape", "RobustnessController", "NON_NORMALISABLE_OUTSIDE"]
@@ -47,23 +49,26 @@ def _rect(box: Any) -> tuple[list[float], list[float]]:
 
 
 class RobustnessController(QtCore.QObject):
-    """Attaches the banner, wall frame, blown-up markers and status counter to a :class:`MainWindow`."""
+    """The banner, wall frame, blown-up markers and status counter: follows the model's reference and
+    snapshots; draws only its own items (in ``views``) and pauses runs through the model."""
 
-    def __init__(self, window: Any) -> None:
-        super().__init__(window)
-        self.window = window
+    def __init__(self, model: AppModel, shell: Shell, views: Views) -> None:
+        super().__init__(shell.frame)
+        self.model = model
+        self.views = views
         self.verdict = LandscapeVerdict("ok", "", False)
         self.refused: str | None = None  # why runs are refused, or None
         self.notices: list[str] = []
         self.quiet_note = ""  # a small box-edge loss shown in the view's corner instead of a banner
-        self.banner = window.banners.label("landscape", level="warn")  # an overlay: the plot never moves
+        self.shell = shell
+        self.banner = shell.banners.label("landscape", level="warn")  # an overlay: the plot never moves
         self.blowup_label = QtWidgets.QLabel("")
         self.blowup_label.setToolTip("Walkers whose position, energy or gradient became NaN/inf or that diverged "
                                      "far beyond the box, and the rule applied to them (Sampler tab)")
-        window.statusBar().addPermanentWidget(self.blowup_label)
+        shell.frame.statusBar().addPermanentWidget(self.blowup_label)
         self.walls: list[pg.PlotDataItem] = []
         self.flags: list[pg.ScatterPlotItem] = []
-        for view in window.all_views():
+        for view in views.all():
             wall = pg.PlotDataItem(pen=pg.mkPen(WALL_COLOUR, width=4, style=QtCore.Qt.PenStyle.DashLine))
             wall.setZValue(50)
             wall.setVisible(False)
@@ -73,7 +78,7 @@ class RobustnessController(QtCore.QObject):
             view.plot.addItem(flag, ignoreBounds=True)
             self.walls.append(wall)
             self.flags.append(flag)
-        m = window.model
+        m = model
         m.reference_ready.connect(self._on_reference)
         m.landscape_changed.connect(self._on_landscape_changed)
         m.reference_failed.connect(self._on_reference_failed)
@@ -88,7 +93,7 @@ class RobustnessController(QtCore.QObject):
     # ---- landscape -----------------------------------------------------------------------
     def _on_reference(self, ref: ReferenceReady) -> None:
         self.refused = None
-        self.verdict = explain_landscape(ref.reference, self.window.model.landscape)
+        self.verdict = explain_landscape(ref.reference, self.model.landscape)
         xs, ys = _rect(ref.reference.box)
         for wall in self.walls:
             wall.setData(xs, ys)
@@ -98,14 +103,14 @@ class RobustnessController(QtCore.QObject):
         self.quiet_note = quiet_mass_note(ref.reference) if self.verdict.action == "warn" else ""
         if self.quiet_note:  # a sliver of mass beyond the box: a note in the corner, not an alarm
             self.verdict = LandscapeVerdict("ok", "", self.verdict.wall)
-        self.window.views[0].show_message(self.quiet_note)
+        self.views.main.show_message(self.quiet_note)
         self._show_banner()
 
     def _on_landscape_changed(self, *_args: Any) -> None:
         """A new landscape: the red banner of an earlier failure is stale, and a run stopped by an error
         restarts on the new landscape (if the error comes back, so does its banner)."""
-        m = self.window.model
-        self.window.hide_error()
+        m = self.model
+        self.shell.hide_error()
         for i, state in enumerate(m.states):
             if state == "failed" and i < len(m.workers):
                 m.workers[i].reset()
@@ -117,16 +122,16 @@ class RobustnessController(QtCore.QObject):
 
     def _refuse(self, why: str) -> None:
         self.refused = why
-        self.window.model.pause()
+        self.model.pause()
 
     def _on_run_state(self, state: RunState) -> None:
         if self.refused is not None and state.state == "running":
-            self.window.model.pause()
+            self.model.pause()
 
     def _show_banner(self) -> None:
         parts = [self.refused] if self.refused else ([self.verdict.message] if self.verdict.message else [])
         parts += self.notices
-        self.window.banners.show_text("landscape", "⚠ " + "\n⚠ ".join(parts) if parts else "", level="warn")
+        self.shell.banners.show_text("landscape", "⚠ " + "\n⚠ ".join(parts) if parts else "", level="warn")
 
     def add_notice(self, text: str) -> None:
         """Show a notice (e.g. a device fallback) until the runs are rebuilt."""
@@ -145,7 +150,7 @@ class RobustnessController(QtCore.QObject):
         self._show_banner()
 
     def _on_snapshot(self, snap: RunSnapshot) -> None:
-        i = self.window.model.index_of(snap.run_id)
+        i = self.model.index_of(snap.run_id)
         if i is None:
             return
         if snap.notice:
@@ -154,11 +159,11 @@ class RobustnessController(QtCore.QObject):
             self._reset_shown[i] = snap.reset_serial  # each landscape change's reset is said once
             self.last_reset_note = f"Run {i + 1}: {snap.reset_note}"
             if self.refused is None:  # a refused landscape's reason stays in the status bar
-                self.window.statusBar().showMessage(self.last_reset_note, 12000)
+                self.shell.status(self.last_reset_note, 12000)
         self._counts[i] = (snap.n_flagged, snap.n_blowup_events, snap.blowup_rule)
         pts = snap.walkers.flagged
         targets = [0] if i == 0 else []
-        if i < len(self.window.compare_views):
+        if i < len(self.views.compare):
             targets.append(1 + i)
         for t in targets:
             if pts is None or len(pts) == 0:

@@ -1,20 +1,20 @@
 """Scenes in the app: File > Open / Save / Recent scenes, the Scenes menu (keys 1-5), and what a scene
 puts on screen beyond the runs (which live panels show, the ULA-bias ellipses, the sweep sliders).
 
-A scene is applied by setting the panels from its runs (signals blocked), handing its exact landscape
-to the model (built from the scene's ``[landscape]`` table, so a saved scene reruns bit for bit), and
-keeping the scene's own run recipes as long as the panels still show what the scene set: as soon as
-the user changes a setting, the runs follow the panels again. Saving captures the runs that are live,
+A scene is applied by handing the app model its run settings (the panels follow the model), its exact
+landscape (built from the scene's ``[landscape]`` table, so a saved scene reruns bit for bit) and its
+own runs, which the model plans as they are until the user changes a choice: then the runs follow the
+settings again. Saving captures the runs that are live,
 the landscape's ``spec()``, the view and the panels.
 """
 
 from __future__ import annotations
 
 import copy
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import pyqtgraph as pg
@@ -25,7 +25,6 @@ from ebm_explorer.core.safe_io import printable
 from ebm_explorer.core.landscapes import Landscape, Tempered, landscape_from_spec
 from ebm_explorer.core.run_settings import RunSpec
 from ebm_explorer.scenes import (
-    PANELS,
     Scene,
     ViewSettings,
     list_builtin_scenes,
@@ -34,38 +33,18 @@ from ebm_explorer.scenes import (
     save_scene,
 )
 from ebm_explorer.scenes.science import mixture_of, ula_ellipses, with_mode_weight
+from ebm_explorer.ui.app_model import AppModel
 from ebm_explorer.ui.fisher_kl_panel import BetaPanel, FisherKLPanel
-from ebm_explorer.ui.panel_truth import panels_for_kinds
+from ebm_explorer.ui.live_layout import METRIC_PLOTS, live_panels
+from ebm_explorer.ui.ports import Shell, Views, menu
 from ebm_explorer.workers.commands import CurveKey, OverlayKey
 from ebm_explorer.ui.last_folder import get_open_file_name, get_save_file_name
 
-__all__ = ["SceneController", "METRIC_PLOTS", "MAX_RECENT"]
+__all__ = ["SceneController", "SceneParts", "METRIC_PLOTS", "MAX_RECENT", "menu"]
 
 MAX_RECENT = 8
-#: scene panel name -> the metrics panel's plots that show it
-METRIC_PLOTS = {"mean_energy": ("energy",), "acceptance": ("acceptance",), "divergence": ("divergence",),
-                "ess": ("ess",), "mode_weights": ("modes_bar", "modes_time"), "log_z": ("logz",),
-                "cross_entropy": ("cross_entropy",)}
-_PLOT_ROW_HEIGHT = 150
-_PRESENTER_ROW_HEIGHT = 100
-
-
-def _fields_of(w: Any, kind: str) -> dict[str, Any]:
-    """Scene setting name -> the panel field that shows it (its minimum()/maximum() bound what it can hold)."""
-    if kind == "tempered":
-        return w.tempering_panel.fields()
-    if kind == "sample":
-        p = w.sampler_panel
-        return {"step_size": p.step_size, "leapfrog_steps": p.leapfrog, "walkers": p.walkers, "seed": p.seed,
-                "steps_per_frame": p.steps_per_frame}
-    if kind == "generate":
-        g = w.generate.panel
-        return {"steps": g.steps, "walkers": g.walkers, "train_iterations": g.train_iterations,
-                "resample_threshold": g.threshold, "langevin_steps": g.langevin_steps, "seed": g.seed}
-    p = w.training_panel
-    return {"data_size": p.data_size, "components": p.components, "cd_steps": p.cd_steps, "step_size": p.step_size,
-            "lr": p.lr, "walkers": p.walkers, "resample_threshold": p.threshold, "iterations": p.iterations,
-            "seed": p.seed}
+#: a run kind -> {setting name: (lowest, highest) value the app's field for it can show}
+FieldRanges = Callable[[str], dict[str, tuple[float, float]]]
 
 
 def _algorithm_of(run: RunSpec) -> str:
@@ -74,17 +53,30 @@ def _algorithm_of(run: RunSpec) -> str:
     return s.sampler if run.kind == "sample" else s.method if run.kind == "train" else s.algorithm
 
 
-def scene_problem(w: Any, scene: Scene) -> str | None:
+@dataclass(frozen=True)
+class SceneParts:
+    """What the scene controller needs beyond the model and the shell."""
+
+    views: Views  # the scene's overlays (ULA ellipses) are drawn on them
+    settings: QtCore.QSettings  # the recent-scenes list persists here
+    field_ranges: FieldRanges  # a scene the fields would clamp is refused
+    editor_landscape: Callable[[], Landscape | None]  # the editor's landscape (saved before the model has one)
+    show_landscape: Callable[[Landscape, Landscape, float], None]  # the editor shows a scene's landscape
+    show_beta: Callable[[float, Landscape], None]  # the editor shows a sweep's temperature
+    view_3d: Callable[[], bool]  # whether the 3-D view is on
+    set_view_3d: Callable[[bool], None]
+
+
+def scene_problem(field_ranges: FieldRanges, scene: Scene) -> str | None:
     """Why the app's fields cannot show ``scene`` exactly (a value beyond a field's range), or None.
 
     Checked before anything changes: a scene the fields would silently clamp is refused instead.
     """
     for i, run in enumerate(scene.runs):
-        for name, field in _fields_of(w, run.kind).items():
+        for name, (lo, hi) in field_ranges(run.kind).items():
             value = getattr(run.settings, name, None)
             if value is None:
                 continue
-            lo, hi = field.minimum(), field.maximum()
             if not lo <= value <= hi:
                 return (f"runs[{i}].{name} = {value:,} is outside what the app's field allows ({lo:,} to {hi:,}); "
                         f"the scene was not opened (`ebm-explorer run` runs it without a screen)")
@@ -99,23 +91,33 @@ def _base_and_beta(table: dict[str, Any]) -> tuple[Landscape, float]:
 
 
 class SceneController(QtCore.QObject):
-    """Owns the scene menus and the scene-specific widgets of one :class:`MainWindow`."""
+    """The scene menus and the scene-specific widgets (sweep dock, overlays); a scene goes to the model."""
 
     scene_applied = QtCore.Signal(object)  # Scene
+    scene_retitled = QtCore.Signal(object)  # Scene: saved under a new title (now the scene on screen)
 
     @property
     def scene(self) -> Scene | None:
         """The scene on screen (held by the app model)."""
-        return self.window.model.scene
+        return self.model.scene
 
-    def __init__(self, window: Any) -> None:
-        super().__init__(window)
-        self.window = window
+    @property
+    def sweep_base(self) -> Landscape | None:
+        """The scene's landscape without beta or mode weight (its sweep builds on it); None: no sweep."""
+        return self._base
+
+    @sweep_base.setter
+    def sweep_base(self, base: Landscape | None) -> None:
+        self._base = base
+
+    def __init__(self, model: AppModel, shell: Shell, parts: SceneParts) -> None:
+        super().__init__(shell.frame)
+        self.model = model
+        self.shell = shell
+        self.parts = parts
+        window = shell.frame
         self.path: Path | None = None
-        self.panels: tuple[str, ...] = tuple(p for p in PANELS if p != "fisher_kl")
         self.last_warnings: list[str] = []
-        self.one_column = False  # presenter mode: the live panels in one column of wide plots
-        self._override: tuple[Any, list[RunSpec]] | None = None  # (panel state when applied, runs)
         self._overlay_items: list[tuple[Any, Any]] = []  # (plot item, graphics item)
         self._overlay_generation = 0  # overlay curves of an older scene are dropped when they arrive
         self._base: Landscape | None = None  # the scene's landscape without beta (sweeps build on it)
@@ -140,14 +142,13 @@ class SceneController(QtCore.QObject):
         window.splitDockWidget(window.findChild(QtWidgets.QDockWidget, "metrics_dock"), self.sweep_dock,
                                QtCore.Qt.Orientation.Vertical)
         self.sweep_dock.setVisible(False)
-        window.model.job_done.connect(self._on_job_done)
-        window.editor.landscape_changed.connect(self._landscape_edited)
+        model.job_done.connect(self._on_job_done)
         self._build_menus()
 
     # ---- menus ---------------------------------------------------------------------------------
     def _build_menus(self) -> None:
-        w = self.window
-        file_menu = menu(w, "&File")
+        w = self.shell.frame
+        file_menu = self.shell.menu("&File")
         self.open_action = QtGui.QAction("&Open scene…", w)
         self.open_action.setShortcut(QtGui.QKeySequence.StandardKey.Open)
         self.open_action.triggered.connect(self.open_dialog)
@@ -159,7 +160,7 @@ class SceneController(QtCore.QObject):
         self.recent_menu = file_menu.addMenu("Recent scenes")
         self.recent_menu.aboutToShow.connect(self._fill_recent)
         file_menu.addSeparator()
-        scenes_menu = menu(w, "&Scenes")
+        scenes_menu = self.shell.menu("&Scenes")
         self.scene_actions: dict[int, QtGui.QAction] = {}
         for number, name, _path in list_builtin_scenes():
             try:
@@ -177,19 +178,6 @@ class SceneController(QtCore.QObject):
         default = QtGui.QAction("Default scene", w)
         default.triggered.connect(partial(self.open_builtin, "default"))
         scenes_menu.addAction(default)
-        view_menu = menu(w, "&View")
-        panels_menu = view_menu.addMenu("Live panels")
-        self.panel_actions: dict[str, QtGui.QAction] = {}
-        for name in PANELS:
-            if name == "fisher_kl":
-                continue
-            a = QtGui.QAction(name.replace("_", " "), w)
-            a.setCheckable(True)
-            a.setChecked(name in self.panels)
-            a.toggled.connect(lambda _on: self.set_panels(
-                tuple(n for n, act in self.panel_actions.items() if act.isChecked())))
-            panels_menu.addAction(a)
-            self.panel_actions[name] = a
 
     def _fill_recent(self) -> None:
         self.recent_menu.clear()
@@ -200,7 +188,7 @@ class SceneController(QtCore.QObject):
             self.recent_menu.addAction(p, partial(self.open_path, p))
 
     def recent_paths(self) -> list[str]:
-        value = self.window.settings.value("scenes/recent")
+        value = self.parts.settings.value("scenes/recent")
         if isinstance(value, str):
             value = [value]
         return [str(v) for v in value or []][:MAX_RECENT]
@@ -208,24 +196,24 @@ class SceneController(QtCore.QObject):
     def _remember(self, path: Path) -> None:
         p = str(Path(path).resolve())
         paths = [p] + [q for q in self.recent_paths() if q != p]
-        self.window.settings.setValue("scenes/recent", paths[:MAX_RECENT])
-        self.window.settings.sync()
+        self.parts.settings.setValue("scenes/recent", paths[:MAX_RECENT])
+        self.parts.settings.sync()
 
     # ---- open / save ---------------------------------------------------------------------------
     def open_dialog(self) -> None:
         start = str(self.path.parent) if self.path else ""
-        path, _ = get_open_file_name(self.window, "Open scene", start, "Scenes (*.toml)")
+        path, _ = get_open_file_name(self.shell.frame, "Open scene", start, "Scenes (*.toml)")
         if path:
             self.open_path(path)  # never raises
 
     def save_dialog(self) -> None:
         start = str(self.path) if self.path else "scene.toml"
-        path, _ = get_save_file_name(self.window, "Save scene", start, "Scenes (*.toml)")
+        path, _ = get_save_file_name(self.shell.frame, "Save scene", start, "Scenes (*.toml)")
         if path:
             if not path.lower().endswith(".toml"):
                 path += ".toml"
             title, ok = QtWidgets.QInputDialog.getText(
-                self.window, "Save scene", "Title (shown in the window title and in presenter mode):",
+                self.shell.frame, "Save scene", "Title (shown in the window title and in presenter mode):",
                 text=self.title_for(path))
             if ok:
                 self.save_path(path, title=title.strip() or None)
@@ -243,12 +231,12 @@ class SceneController(QtCore.QObject):
         try:
             scene, warnings = load_scene(path)  # a FIFO or a device is refused without blocking
         except UserInputError as exc:
-            self.window.show_error(f"Cannot open scene: {printable(exc, 400)}")
+            self.shell.show_error(f"Cannot open scene: {printable(exc, 400)}")
             return False
         except Exception as exc:  # noqa: BLE001 - any reader failure becomes a message
-            self.window.show_error(f"Cannot open scene {printable(path)}: {type(exc).__name__}: {printable(exc, 200)}")
+            self.shell.show_error(f"Cannot open scene {printable(path)}: {type(exc).__name__}: {printable(exc, 200)}")
             return False
-        if not self.apply(scene, warnings, start=self.window.model.any_running if start is None else start):
+        if not self.apply(scene, warnings, start=self.model.any_running if start is None else start):
             return False
         self.path = Path(path)
         self._remember(self.path)
@@ -259,7 +247,7 @@ class SceneController(QtCore.QObject):
         try:
             scene = load_builtin_scene(key)
         except UserInputError as exc:
-            self.window.show_error(str(exc))
+            self.shell.show_error(str(exc))
             return False
         if not self.apply(scene, [], start=start):
             return False
@@ -274,34 +262,32 @@ class SceneController(QtCore.QObject):
                 scene = replace(scene, title=title)
             written = save_scene(scene, path)
         except UserInputError as exc:
-            self.window.show_error(f"Cannot save scene: {exc}")
+            self.shell.show_error(f"Cannot save scene: {exc}")
             return None
         self.path = written
         self._remember(written)
         if title and (self.scene is None or self.scene.title != title):
-            self.window.model.set_scene(scene)  # the window title shows the saved title
-            history = getattr(self.window, "history", None)
-            if history is not None:
-                history.resync()  # the saved scene is what is on screen now (not an undo step)
-        self.window.model.set_unsaved(False)
-        self.window.statusBar().showMessage(f"Scene saved to {written}", 5000)
+            self.model.set_scene(scene)  # the window title shows the saved title
+            self.scene_retitled.emit(scene)  # what is on screen now (not an undo step)
+        self.model.set_unsaved(False)
+        self.shell.status(f"Scene saved to {written}", 5000)
         return written
 
     # ---- capture -------------------------------------------------------------------------------
     def current_scene(self) -> Scene:
         """Everything on screen as a :class:`Scene` (landscape, live runs, view, panels, sweep)."""
-        w = self.window
-        land = w.model.landscape if w.model.landscape is not None else w.editor.current
+        m = self.model
+        land = m.landscape if m.landscape is not None else self.parts.editor_landscape()
         if land is None:
             raise UserInputError("no landscape yet")
         try:
             table = land.spec()
         except NotImplementedError as exc:
             raise UserInputError(f"this landscape cannot be saved in a scene: {exc}") from None
-        runs = list(w.model.specs or w.specs())  # the run settings are the scene's own type: stored as they are
-        display = w.model.display
+        runs = list(m.specs or m.run_specs())  # the scene's own settings type: stored as they are
+        display = m.display
         view = ViewSettings(show="energy" if display.background == "energy" else "density",
-                            view_3d=w.view3d_action.isChecked(), contours=display.contours, panels=tuple(self.panels),
+                            view_3d=self.parts.view_3d(), contours=display.contours, panels=display.panels,
                             overlays=self.scene.view.overlays if self.scene else ())
         if self.fisher_panel.isVisibleTo(self.sweep_dock) and "fisher_kl" not in view.panels:
             view = replace(view, panels=(*view.panels, "fisher_kl"))
@@ -313,43 +299,40 @@ class SceneController(QtCore.QObject):
         """Put ``scene`` on screen: landscape, runs, view, panels, overlays and sweep. A scene the app cannot
         show (bad landscape, a value beyond a field) is refused before anything changes; returns whether
         it was applied."""
-        w = self.window
+        m, shell = self.model, self.shell
         try:
             base, beta = _base_and_beta(dict(scene.landscape))
-            problem = scene_problem(w, scene)
+            problem = scene_problem(self.parts.field_ranges, scene)
         except UserInputError as exc:
             problem = str(exc)
         except Exception as exc:  # noqa: BLE001 - the scene is refused, the app runs on
             problem = f"{type(exc).__name__}: {exc}"
         if problem is not None:
-            w.show_error(f"Cannot open scene “{printable(scene.title, 80)}”: {printable(problem, 400)}")
+            shell.show_error(f"Cannot open scene “{printable(scene.title, 80)}”: {printable(problem, 400)}")
             return False
         self.last_warnings = [printable(x) for x in warnings or []]
         if self.last_warnings:
             self._show_warnings(self.last_warnings)
-        w.pause()
-        w.hide_error()
-        w.model.set_scene(scene)  # the window title follows
+        m.pause()
+        shell.hide_error()
+        m.set_scene(scene)  # the window title follows
         self._base = base
         land = Tempered(base, beta) if beta != 1.0 else base
-        self._panels_from_runs(scene)
-        w.editor.show_landscape(land, base, beta)
-        w.model.set_landscape(land)
-        for v in w.all_views():
-            v.show_message("computing the exact reference…")
+        self._settings_from_runs(scene)
+        self.parts.show_landscape(land, base, beta)
+        m.set_landscape(land)  # the views say the reference is being computed (ui.reference_progress)
         compare = len(scene.runs) > 1 and scene.runs[0].kind != "generate"  # generation runs share one page
-        w.model.set_compare(compare)  # the window follows (compare action, central view)
-        if w.view3d_action.isChecked() and (compare or not scene.view.view_3d):
-            w.view3d_action.setChecked(False)
-        self._override = (self._panel_state(), self._runs_of(scene))
+        m.set_compare(compare)  # the window follows (compare action, central view)
+        if self.parts.view_3d() and (compare or not scene.view.view_3d):
+            self.parts.set_view_3d(False)
+        m.set_scene_runs(self._runs_of(scene))  # planned as they are until a choice changes
         show = scene.view.show
         if show == "density" and scene.runs[0].kind == "train":
             show = "learned"
-        w.model.set_display(background=show, contours=scene.view.contours)
-        w.rebuild_runs(start=start)
+        m.set_display(background=show, contours=scene.view.contours, panels=live_panels(scene.view.panels))
+        m.rebuild_runs(start=start)
         if scene.view.view_3d and not compare:
-            w.view3d_action.setChecked(True)
-        self.set_panels(scene.view.panels)
+            self.parts.set_view_3d(True)
         self._apply_overlays(scene)
         self._apply_sweep(scene, beta)
         self.scene_applied.emit(scene)
@@ -360,101 +343,54 @@ class SceneController(QtCore.QObject):
         run recipes go."""
         self._clear_overlays()
         self._overlay_generation += 1
-        self._override = None
+        self.model.set_scene_runs(None)
         self._base = None
         self.sweep_dock.setVisible(False)
 
-    def _landscape_edited(self, _land: Any) -> None:
+    def landscape_edited(self, _land: Any) -> None:
         """The user made another landscape: the scene's sweep (temperature, mode weight) belonged to the
         scene's landscape, so its dock closes (Ctrl+Z brings both back)."""
         if self.sweep_dock.isVisible():
             title = self.sweep_dock.windowTitle()
             self.sweep_dock.setVisible(False)
             self._base = None
-            self.window.statusBar().showMessage(f"{title} closed: it belonged to the scene's landscape "
-                                                "(Ctrl+Z brings both back)", 8000)
+            self.shell.status(f"{title} closed: it belonged to the scene's landscape (Ctrl+Z brings both back)",
+                              8000)
 
     def _show_warnings(self, warnings: list[str]) -> None:
         if self._warning_box is not None:
             self._warning_box.close()
         box = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Icon.Warning, "Scene opened with warnings",
                                     "The scene was opened; these entries were ignored (defaults used):\n\n"
-                                    + "\n".join(warnings), QtWidgets.QMessageBox.StandardButton.Ok, self.window)
+                                    + "\n".join(warnings), QtWidgets.QMessageBox.StandardButton.Ok, self.shell.frame)
         box.setWindowModality(QtCore.Qt.WindowModality.NonModal)
         box.show()
         self._warning_box = box
-        self.window.statusBar().showMessage(f"Scene opened with {len(warnings)} warning(s)", 10000)
+        self.shell.status(f"Scene opened with {len(warnings)} warning(s)", 10000)
 
-    def _panels_from_runs(self, scene: Scene) -> None:
-        w = self.window
+    def _settings_from_runs(self, scene: Scene) -> None:
+        """The scene's settings go to the model (the panels follow it); not an edit."""
+        m = self.model
         sample = next((r.settings for r in scene.runs if r.kind == "sample"), None)
         train = next((r.settings for r in scene.runs if r.kind == "train"), None)
         tempered = next((r.settings for r in scene.runs if r.kind == "tempered"), None)
         if tempered is not None:
-            w.tempering_panel.set_settings(tempered)
+            m.set_tempered_settings(tempered, edited=False)
         generate = next((r.settings for r in scene.runs if r.kind == "generate"), None)
         if generate is not None:
-            w.generate.panel.set_settings(generate)
+            m.set_generate_state((generate, False), edited=False)
         if sample is not None:
-            w.sampler_panel.blockSignals(True)
-            w.sampler_panel.set_config(sample)
-            w.sampler_panel.blockSignals(False)
-            w.views[0].set_start_point(sample.init_point if sample.init == "point" else None)
+            m.set_sample_settings(sample, edited=False)
         if train is not None:
-            w.training_panel.set_settings(train)
+            m.set_train_settings(train, edited=False)
         if len(scene.runs) > 1 and generate is None:
-            rows = [(_algorithm_of(r), r.settings.step_size) for r in scene.runs]
-            w.compare_panel.blockSignals(True)
-            w.compare_panel.set_rows(rows)
-            w.compare_panel.blockSignals(False)
-        w.model.set_mode(scene.runs[0].kind)  # the mode box follows
+            m.set_compare_rows([(_algorithm_of(r), r.settings.step_size) for r in scene.runs], edited=False)
+        m.set_mode(scene.runs[0].kind)  # the mode box follows
 
     def _runs_of(self, scene: Scene) -> list[RunSpec]:
         return [RunSpec(r.kind, r.display_label, r.settings) for r in scene.runs]
 
-    def _panel_state(self) -> tuple[Any, ...]:
-        w = self.window
-        return (w.sampler_panel.config(), w.training_panel.settings(), w.tempering_panel.settings(),
-                tuple(w.compare_panel.choices()), w.mode, w.compare, w.generate.panel.state())
-
-    def runs_override(self) -> list[RunSpec] | None:
-        """The scene's own runs while the panels still show what the scene set (else None)."""
-        if self._override is None:
-            return None
-        state, runs = self._override
-        if state != self._panel_state():
-            self._override = None
-            return None
-        return list(runs)
-
-    # ---- panels, overlays, sweep ---------------------------------------------------------------
-    def set_panels(self, names: tuple[str, ...] | list[str]) -> None:
-        """Show only these live panels (scene panel names), two per row."""
-        names = panels_for_kinds(tuple(n for n in names if n in PANELS), [s.kind for s in self.window.model.specs])
-        metric_names = [n for n in names if n in METRIC_PLOTS] or list(METRIC_PLOTS)
-        self.panels = tuple(n for n in names if n != "fisher_kl") or tuple(metric_names)
-        for n, a in self.panel_actions.items():
-            a.blockSignals(True)
-            a.setChecked(n in self.panels)
-            a.blockSignals(False)
-        m = self.window.metrics
-        ci = m.graphics.ci
-        for plot in m.plots.values():
-            if plot in ci.items:
-                ci.removeItem(plot)
-        keys = [k for n in metric_names for k in METRIC_PLOTS[n]]
-        cols = 1 if len(keys) <= 3 or self.one_column else 2  # full width: readable from the back of a room
-        for i, key in enumerate(keys):
-            ci.addItem(m.plots[key], row=i // cols, col=i % cols)
-        row = _PLOT_ROW_HEIGHT if not self.one_column else _PRESENTER_ROW_HEIGHT  # presenter: fit, no scroll bar
-        m.graphics.setMinimumHeight(row * ((len(keys) + cols - 1) // cols))
-        m.mark_dirty()
-
-    def visible_plots(self) -> list[str]:
-        """Keys of the metrics plots now in the layout (tests, export)."""
-        ci = self.window.metrics.graphics.ci
-        return [k for k, p in self.window.metrics.plots.items() if p in ci.items]
-
+    # ---- overlays, sweep -----------------------------------------------------------------------
     def _clear_overlays(self) -> None:
         for plot, item in self._overlay_items:
             if isinstance(item, pg.LegendItem):
@@ -472,12 +408,11 @@ class SceneController(QtCore.QObject):
             return
         hs = {r.display_label: r.settings.step_size for r in scene.runs
               if r.kind == "sample" and r.settings.sampler == "ula"}
-        self.window.model.submit_job(OverlayKey(self._overlay_generation),
-                                     partial(ula_ellipses, self.window.model.landscape, hs))
+        self.model.submit_job(OverlayKey(self._overlay_generation), partial(ula_ellipses, self.model.landscape, hs))
 
     def _draw_overlays(self, curves: dict[str, np.ndarray]) -> None:
         n_runs = len(self.scene.runs) if self.scene is not None else 1
-        views = self.window.compare_views[:n_runs] if n_runs > 1 else self.window.views
+        views = self.parts.views.compare[:n_runs] if n_runs > 1 else [self.parts.views.main]
         for v in views:
             legend = pg.LegendItem(offset=(-8, 8), labelTextColor="w", brush=pg.mkBrush(0, 0, 0, 150))
             legend.setParentItem(v.plot.vb)
@@ -503,8 +438,8 @@ class SceneController(QtCore.QObject):
             self.fisher_panel.setVisible(True)
             self.fisher_panel.set_sweep(sweep.mode, sweep.values)
             truth = self._base
-            self.window.model.submit_job(CurveKey(), partial(_curve_job, truth, sweep.mode,
-                                                                    np.asarray(sweep.values, dtype=float)))
+            self.model.submit_job(CurveKey(), partial(_curve_job, truth, sweep.mode,
+                                                      np.asarray(sweep.values, dtype=float)))
         else:
             self.beta_panel.setVisible(True)
             self.beta_panel.set_values(sweep.values, beta)
@@ -516,23 +451,23 @@ class SceneController(QtCore.QObject):
         weight (the walkers and the mode-weight panel follow it)."""
         if self._base is None or self.scene is None or self.scene.sweep is None:
             return
-        self.window.model.submit_job(CurveKey(point=True), partial(_curve_job, self._base, self.scene.sweep.mode,
-                                                                np.array([weight])))
-        shown = mixture_of(self.window.model.landscape) if self.window.model.landscape is not None else None
+        self.model.submit_job(CurveKey(point=True), partial(_curve_job, self._base, self.scene.sweep.mode,
+                                                            np.array([weight])))
+        shown = mixture_of(self.model.landscape) if self.model.landscape is not None else None
         if shown is not None and abs(shown[0].weights[self.scene.sweep.mode] / np.sum(shown[0].weights) - weight) < 1e-12:
             return  # the landscape has this weight already (the slider was set, not moved)
         try:
             land = with_mode_weight(self._base, self.scene.sweep.mode, weight)
         except UserInputError as exc:
-            self.window.statusBar().showMessage(f"The landscape stays: {exc}", 8000)
+            self.shell.status(f"The landscape stays: {exc}", 8000)
             return
-        self.window.editor.show_landscape(land, land, 1.0)
+        self.parts.show_landscape(land, land, 1.0)
         self._set_sweep_landscape(land)
 
     def _set_sweep_landscape(self, land: Landscape) -> None:
         self.sweeping = True
         try:
-            self.window.model.set_landscape(land)
+            self.model.set_landscape(land)
         finally:
             self.sweeping = False
 
@@ -550,7 +485,7 @@ class SceneController(QtCore.QObject):
         if self._base is None:
             return
         land = Tempered(self._base, beta) if beta != 1.0 else self._base
-        self.window.editor.show_beta(beta, land)
+        self.parts.show_beta(beta, land)
         self._set_sweep_landscape(land)
 
 
@@ -559,14 +494,3 @@ def _curve_job(truth: Landscape, mode: int, values: np.ndarray) -> dict[str, np.
     from ebm_explorer.scenes.science import mode_weight_curve
 
     return mode_weight_curve(truth, mode, values, resolution=128)
-
-
-def menu(window: QtWidgets.QMainWindow, title: str) -> QtWidgets.QMenu:
-    """The window's top-level menu called ``title`` (created on first use, shared by every module)."""
-    bar = window.menuBar()
-    plain = title.replace("&", "")
-    for action in bar.actions():
-        m = action.menu()
-        if m is not None and action.text().replace("&", "") == plain:
-            return m
-    return bar.addMenu(title)

@@ -15,7 +15,7 @@ barriers" dock that shows what only these runs have.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import pyqtgraph as pg
@@ -25,9 +25,11 @@ from ebm_explorer.core.errors import UserInputError
 from ebm_explorer.core.limits import RANGES
 from ebm_explorer.core.run_settings import RunSpec, TemperedSettings
 from ebm_explorer.core.samplers import MAX_LEAPFROG_STEPS
+from ebm_explorer.ui.app_model import AppModel
 from ebm_explorer.ui.fields import SeedField
 from ebm_explorer.ui.landscape_view import RUN_COLOURS
 from ebm_explorer.ui.panels import _combo, _int_spin, _keep_device, _devices, _kept, log_spin
+from ebm_explorer.ui.ports import Shell
 from ebm_explorer.workers.tempering_messages import TemperedSnapshot
 
 __all__ = ["TemperingPanel", "TemperingDisplay", "TemperingController", "ALGORITHM_NAMES"]
@@ -404,11 +406,13 @@ class TemperingDisplay(QtWidgets.QWidget):
 
 
 class TemperingController(QtCore.QObject):
-    """The "Crossing barriers" dock of one window: shown while a tempered run exists."""
+    """The "Crossing barriers" dock: shown while a tempered run exists; follows the model's runs and
+    snapshots. ``draw`` adds the display to the window's draw loop."""
 
-    def __init__(self, window: Any) -> None:
-        super().__init__(window)
-        self.window = window
+    def __init__(self, model: AppModel, shell: Shell, draw: Callable[[Any], None]) -> None:
+        super().__init__(shell.frame)
+        self.model = model
+        self.frame = window = shell.frame
         self.display = TemperingDisplay()
         self.dock = QtWidgets.QDockWidget("Crossing barriers", window)
         self.dock.setObjectName("tempering_dock")
@@ -423,9 +427,9 @@ class TemperingController(QtCore.QObject):
         self._pt_index: int | None = None
         self._smc_index: int | None = None
         self.display.replica_chosen.connect(self.select_replica)
-        window.model.runs_rebuilt.connect(self._on_runs)
-        window.model.snapshot.connect(self._on_snapshot)
-        window.draw_loop.add(self.display)
+        model.runs_rebuilt.connect(self._on_runs)
+        model.snapshot.connect(self._on_snapshot)
+        draw(self.display)
 
     def _on_runs(self, specs: list[RunSpec]) -> None:
         kinds = [(i, s) for i, s in enumerate(specs) if s.kind == "tempered"]
@@ -436,15 +440,15 @@ class TemperingController(QtCore.QObject):
         self.display.show_runs(pt[1].display_label if pt else None, smc[1].display_label if smc else None)
         shown = self.dock.isVisible()
         self.dock.setVisible(bool(kinds))
-        metrics = self.window.findChild(QtWidgets.QDockWidget, "metrics_dock")
+        metrics = self.frame.findChild(QtWidgets.QDockWidget, "metrics_dock")
         if kinds and not shown and metrics is not None and metrics.isVisible():
             h = max(400, metrics.height() + self.dock.height())  # the plots below get the larger share
-            self.window.resizeDocks([metrics, self.dock], [int(0.4 * h), int(0.6 * h)], QtCore.Qt.Orientation.Vertical)
+            self.frame.resizeDocks([metrics, self.dock], [int(0.4 * h), int(0.6 * h)], QtCore.Qt.Orientation.Vertical)
 
     def _on_snapshot(self, snap: Any) -> None:
         if not isinstance(snap, TemperedSnapshot):
             return
-        i = self.window.model.index_of(snap.run_id)
+        i = self.model.index_of(snap.run_id)
         if i is not None and i in (self._pt_index, self._smc_index):
             self.display.set_snapshot(snap)
 
@@ -463,6 +467,6 @@ class TemperingController(QtCore.QObject):
     def select_replica(self, index: int) -> None:
         """Show replica ``index`` of the PT run (its worker sends that replica from now on)."""
         i = self._pt_index
-        workers = self.window.model.workers
+        workers = self.model.workers
         if i is not None and i < len(workers) and hasattr(workers[i], "select_replica"):
             workers[i].select_replica(index)

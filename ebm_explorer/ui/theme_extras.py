@@ -35,12 +35,13 @@ def _legend(legend: pg.LegendItem | None, fg: str, pt: int) -> None:
         label.setText(label.text, color=fg, size=f"{pt}pt")
 
 
-def restyle_extras(window: Any, theme: str, fg: str, big: bool, tick_pt: int) -> None:
+def restyle_extras(views: list[Any], metrics: Any, fisher: Any, theme: str, fg: str, big: bool,
+                   tick_pt: int) -> None:
     """Apply the theme's foreground (and presenter sizes when ``big``) to the items listed above."""
     font = QtGui.QFont()
     font.setPointSize(tick_pt if big else 9)
     fm = QtGui.QFontMetrics(font)
-    for v in window.all_views():
+    for v in views:
         _axis(v.colorbar.axis, fg, font)
         v.colorbar.axis.setWidth(fm.horizontalAdvance("0.00") + fm.height() + 10)  # ticks and the rotated title
         left = v.plot.getAxis("left")
@@ -52,7 +53,7 @@ def restyle_extras(window: Any, theme: str, fg: str, big: bool, tick_pt: int) ->
         v.legend.setAttr("size", f"{tick_pt - 2}pt" if big else "8pt")
         v.legend.setText(v.legend.text)
         v.refit()  # wider axes: the layout's padding is measured again
-    m = window.metrics
+    m = metrics
     for label in m.floor_labels.values():
         label.setColor(fg)
     for note in m.notes.values():
@@ -65,6 +66,6 @@ def restyle_extras(window: Any, theme: str, fg: str, big: bool, tick_pt: int) ->
             line.label.setColor(mark)
     for key in ("logz", "cross_entropy"):
         _legend(m.plots[key].legend, fg, tick_pt - 4 if big else 7)
-    fk = window.scenes.fisher_panel
+    fk = fisher
     _legend(fk.legend, fg, tick_pt - 2 if big else 9)
     fk.marker.setPen(pg.mkPen(fg, width=3 if big else 1.5, style=QtCore.Qt.PenStyle.DashLine))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ebm_explorer.scenes import load_builtin_scene
 
 WAIT = 60000
@@ -34,3 +36,17 @@ def test_scene_on_screen_and_unsaved_edits(qtbot, make_window, tmp_path) -> None
     assert w.model.unsaved and w.windowTitle().startswith("* ")
     assert w.scenes.save_path(tmp_path / "s.toml") is not None
     assert not w.model.unsaved and not w.windowTitle().startswith("* ")
+
+
+def test_panel_edit_reaches_the_model_and_the_legend_without_a_reset(qtbot, make_window) -> None:
+    """The panel edits the model (no window in between); the legend named the old step size until Reset."""
+    w = make_window()
+    w.sampler_panel.algorithm.setCurrentIndex(w.sampler_panel.algorithm.findData("hmc"))
+    w.sampler_panel.step_size.setValue(0.037)
+    assert w.model.sample.sampler == "hmc" and w.model.sample.step_size == 0.037
+    assert w.model.specs[0].label == "HMC h=0.037" and "HMC h=0.037" in w.metrics.legend.text()
+    w.model.set_sample_settings(replace(w.model.sample, walkers=123), edited=False)  # e.g. from a scene
+    assert w.sampler_panel.walkers.value() == 123  # the panel shows what the model holds
+    w.place_start(0.5, -0.25)
+    assert w.model.sample.init == "point" and w.model.sample.init_point == (0.5, -0.25)
+    assert w.sampler_panel.init.currentData() == "point"

@@ -50,19 +50,19 @@ def test_titles_panels_and_legend_follow_mode_and_sampler(qtbot, make_window):
     w = make_window(autostart=False)
     qtbot.waitUntil(lambda: bool(w.model.specs), timeout=WAIT)
     assert "Bulk ESS" in w.metrics.title("ess")
-    shown = w.scenes.visible_plots()
+    shown = w.live_panels.visible_plots()
     assert "logz" not in shown and "cross_entropy" not in shown  # no empty training-only placeholders
     w.sampler_panel.algorithm.setCurrentIndex(w.sampler_panel.algorithm.findData("hmc"))
     assert "HMC" in w.metrics.legend.text()  # at once, without Reset
     w.sampler_panel.step_size.setValue(0.05)
     assert "h=0.05" in w.metrics.legend.text()
     w.set_mode("train")
-    shown = w.scenes.visible_plots()
+    shown = w.live_panels.visible_plots()
     assert "logz" in shown and "cross_entropy" in shown
     assert "Jarzynski ESS/N" in w.metrics.title("ess") and "Bulk ESS" not in w.metrics.title("ess")
     assert "U_θ" in w.metrics.title("energy")
     w.set_mode("sample")
-    assert "logz" not in w.scenes.visible_plots()
+    assert "logz" not in w.live_panels.visible_plots()
 
 
 def test_exact_log_z_is_drawn_in_each_runs_colour(qtbot, make_window):

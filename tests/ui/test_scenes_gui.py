@@ -98,7 +98,7 @@ def test_builtin_scenes_from_menu_and_number_keys_animate(qtbot, make_window, wa
     w.scenes.scene_actions[4].trigger()
     assert w.scenes.scene.title.startswith("4.") and [s.settings.sampler for s in w.model.specs] == ["mh", "mala", "hmc"]
     _animates(qtbot, w, 3)
-    assert {"modes_bar", "modes_time"} <= set(w.scenes.visible_plots())
+    assert {"modes_bar", "modes_time"} <= set(w.live_panels.visible_plots())
 
     w.scenes.scene_actions[3].trigger()
     assert w.scenes.fisher_panel.isVisibleTo(w) and w.scenes.sweep_dock.isVisibleTo(w)

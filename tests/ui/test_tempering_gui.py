@@ -105,7 +105,7 @@ def test_key_6_opens_crossing_barriers_with_mala_pt_and_smc(qtbot, make_window):
                     timeout=WAIT)
     w.pause()
     qtbot.waitUntil(lambda: "round trips" in d.pt_text.text() and "log Z_t" in d.smc_text.text(), timeout=WAIT)
-    assert w.scenes.visible_plots() == ["modes_bar", "modes_time"]
+    assert w.live_panels.visible_plots() == ["modes_bar", "modes_time"]
     assert w.compare_views[1].plot.titleLabel.text == "Parallel tempering"
     # undo goes back to the scene before, redo brings scene 6 back with its tempered runs and tab
     qtbot.waitUntil(w.history.stack.canUndo, timeout=30_000)
