@@ -21,6 +21,7 @@ from ebm_explorer.ui.autosave import AutosaveController
 from ebm_explorer.ui.banners import BannerOverlay
 from ebm_explorer.ui.export_actions import ExportController, ExportParts
 from ebm_explorer.ui.fisher_kl_panel import FisherKLPanel
+from ebm_explorer.ui.generate_view import GenerateView
 from ebm_explorer.ui.landscape_view import LandscapeView
 from ebm_explorer.ui.live_layout import LivePanelLayout
 from ebm_explorer.ui.metrics_panel import MetricsPanel
@@ -130,10 +131,11 @@ def test_presenter_mode_changes_the_model_and_restyles_its_parts(qtbot, model, f
     fake.column.addWidget(readout)
     drawn = FrameDrawn()
     layout = LivePanelLayout(model, fake.shell, metrics)
-    tempering = TemperingDisplay()
+    tempering, generate = TemperingDisplay(), GenerateView()
     qtbot.addWidget(tempering)
+    qtbot.addWidget(generate)
     pm = PresenterMode(model, fake.shell, PresenterParts(views, metrics, fisher, readout, drawn.frame_drawn,
-                                                         tempering))
+                                                         tempering, generate))
     fake.frame.show()
     scene = load_builtin_scene(3)
     model.set_scene(scene)
