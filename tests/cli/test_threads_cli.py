@@ -25,7 +25,10 @@ def test_every_computing_command_takes_threads() -> None:
     assert set(THREADED_COMMANDS) == {"sample", "reference", "train", "generate", "experiment", "run"}
 
 
-def test_default_and_override(tmp_path, restore_threads) -> None:
+def test_default_and_override(tmp_path, restore_threads, monkeypatch) -> None:
+    from ebm_explorer.core import threads
+
+    monkeypatch.setattr(threads, "_choices", {})  # no decision remembered from an earlier test in this process
     args = ["reference", "--landscape", "gaussian", "--resolution", "32"]
     torch.set_num_threads(2)
     assert main([*args, "--threads", "1", "--out", str(tmp_path / "a.npz")]) == 0
