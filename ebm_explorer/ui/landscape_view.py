@@ -586,6 +586,12 @@ class LandscapeView(pg.GraphicsLayoutWidget):
             extra_x, extra_y = max(left - base, 0.0), max(bottom - base, 0.0) / 2
             full_w, full_h = vw + 2 * extra_x, vh + 2 * extra_y  # the view box without any padding
             if full_w < 60 or full_h < 60:
+                if (left, bottom) != (base, base) and self._fit_passes < 4:
+                    # the padding of a larger size (presenter mode, before a resize) leaves no room
+                    # at this one: drop it and measure again, or the plot runs past the widget
+                    self.ci.setContentsMargins(base, base, base, base)
+                    self._fit_passes += 1
+                    self._fit_timer.start(0)
                 return
             ratio = self._box.width / self._box.height  # wanted width / height of the view box
             new_x = min(max((full_w - full_h * ratio) / 2, 0.0), (full_w - 50) / 2)

@@ -33,9 +33,23 @@ def _view_state(v: Any) -> dict[str, Any]:
             "plot_size": [v.plot.getViewBox().width(), v.plot.getViewBox().height()],
             "plot_pos_in_widget": _item_rect(v, v.plot.getViewBox()),
             "colorbar_in_widget": _item_rect(v, v.colorbar),
+            # the part of the widget on screen (a view wider than its cell is clipped by its parents)
+            "visible_in_widget": _visible_rect(v),
             "title": v.plot.titleLabel.text,
             # drawn: the newest reference is on screen (not an older one kept while the view was hidden)
             "drawn": v.image.image is not None and v._ref is not None and not v._ref_dirty}
+
+
+def _visible_rect(widget: QtWidgets.QWidget) -> list[int]:
+    """[left, top, right, bottom] of the widget's part not clipped by its parents (its own pixels)."""
+    seen = QtCore.QRect(widget.mapTo(widget.window(), QtCore.QPoint(0, 0)), widget.size())
+    parent = widget.parentWidget()
+    while parent is not None:  # each ancestor clips to its own rectangle
+        corner = parent.mapTo(parent.window(), QtCore.QPoint(0, 0)) if parent is not parent.window() else QtCore.QPoint(0, 0)
+        seen = seen.intersected(QtCore.QRect(corner, parent.size()))
+        parent = None if parent is parent.window() else parent.parentWidget()
+    seen.translate(-widget.mapTo(widget.window(), QtCore.QPoint(0, 0)))
+    return [seen.left(), seen.top(), seen.left() + seen.width(), seen.top() + seen.height()]
 
 
 def _item_rect(view: Any, item: Any) -> list[float]:

@@ -22,6 +22,9 @@ def framed(view: dict, tol: float = 1e-6, presenter: bool = False) -> str:
     if fill < 0.85:
         return f"the box fills only {fill:.0%} of the view {view['view']} (box {view['box']})"
     plot, bar = view["plot_pos_in_widget"], view["colorbar_in_widget"]
+    seen = view["visible_in_widget"]
+    if bar[2] > seen[2] + 1 or plot[3] > seen[3] + 1:
+        return f"the plot {plot} or colour bar {bar} runs past the view's visible part {seen} (cut off)"
     if bar[0] < plot[2] - 1:
         return f"the colour bar {bar} overlaps the plot {plot}"
     pw, ph = view["plot_size"]
