@@ -585,7 +585,9 @@ class LandscapeView(pg.GraphicsLayoutWidget):
             left, _top, _right, bottom = lay.getContentsMargins()
             extra_x, extra_y = max(left - base, 0.0), max(bottom - base, 0.0) / 2
             full_w, full_h = vw + 2 * extra_x, vh + 2 * extra_y  # the view box without any padding
-            if full_w < 60 or full_h < 60:
+            geo = lay.geometry()
+            overflow = geo.width() > self.width() + 1 or geo.height() > self.height() + 1
+            if full_w < 60 or full_h < 60 or overflow:
                 if (left, bottom) != (base, base) and self._fit_passes < 4:
                     # the padding of a larger size (presenter mode, before a resize) leaves no room
                     # at this one: drop it and measure again, or the plot runs past the widget
